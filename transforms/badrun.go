@@ -1,0 +1,176 @@
+package transforms
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/go-version"
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+)
+
+// Policy says what clients older than the BadRun change see of bad runs.
+type Policy string
+
+const (
+	// Hide removes bad runs from lists and answers them as RunNotFound.
+	Hide Policy = "hide"
+	// Error removes bad runs from lists and answers them with HTTP 500, as
+	// robot-server did before BadRun existed.
+	Error Policy = "error"
+	// Degrade keeps bad runs as plain stopped runs without ok and dataError.
+	Degrade Policy = "degrade"
+)
+
+// Policies lists the valid policies, default first.
+var Policies = []Policy{Hide, Error, Degrade}
+
+// ParsePolicy reads a policy name.
+func ParsePolicy(s string) (Policy, error) {
+	for _, p := range Policies {
+		if string(p) == s {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("unknown BadRun policy %q (allowed: hide, error, degrade)", s)
+}
+
+// Record actions of the BadRun change, as counted in Outcome.Records.
+const (
+	ActionHidden   = "hidden"
+	ActionErrored  = "errored"
+	ActionDegraded = "degraded"
+)
+
+// BadRun undoes robot-server's BadRun records: runs whose stored data could
+// not be loaded, listed with "ok": false and a dataError instead of failing
+// the whole request. Clients older than its version never saw such records.
+type BadRun struct {
+	version *version.Version
+	policy  Policy
+}
+
+// NewBadRun returns the change introduced in version v with the given policy.
+func NewBadRun(v *version.Version, p Policy) *BadRun { return &BadRun{version: v, policy: p} }
+
+func (*BadRun) Name() string                { return "badrun" }
+func (b *BadRun) Version() *version.Version { return b.version }
+func (*BadRun) Description() string {
+	return "Runs whose stored data cannot be loaded are returned as BadRuns (ok: false, dataError) instead of failing the request."
+}
+
+// Applies covers every route that answers run records: GET and POST /runs,
+// GET and PATCH /runs/{id}.
+func (*BadRun) Applies(method, path string) bool {
+	switch {
+	case path == "/runs":
+		return method == "GET" || method == "POST"
+	case strings.HasPrefix(path, "/runs/"):
+		id := path[len("/runs/"):]
+		return id != "" && !strings.Contains(id, "/") && (method == "GET" || method == "PATCH")
+	}
+	return false
+}
+
+// Downgrade rewrites a run list or a single run for an older client. Bodies
+// that are not valid JSON of the expected shape come back unchanged.
+func (b *BadRun) Downgrade(in *Input) (Outcome, error) {
+	if in.Status/100 != 2 || !gjson.ValidBytes(in.Body) {
+		return Outcome{}, nil
+	}
+	data := gjson.Get(view(in.Body), "data")
+	switch {
+	case data.IsArray():
+		return b.downgradeList(in)
+	case data.IsObject():
+		return b.downgradeRun(in.Body, data), nil
+	}
+	return Outcome{}, nil
+}
+
+// run is what the change needs to know of one run record.
+type run struct {
+	id  string
+	bad bool
+	// badFields are the spans of "ok" and "dataError" among members, for degrade.
+	members []span
+	drop    []bool
+}
+
+// scanRun reads a run object's top-level members once. It reuses r's slices.
+func scanRun(obj gjson.Result, r *run) bool {
+	r.id, r.bad = "", false
+	r.drop = r.drop[:0]
+	var ok bool
+	r.members, ok = memberSpans(obj, r.members[:0], func(_ int, key, value gjson.Result) {
+		drop := false
+		switch key.Str {
+		case "id":
+			r.id = value.Str
+		case "ok":
+			drop = true
+			if value.Type == gjson.False {
+				r.bad = true
+			}
+		case "dataError":
+			drop, r.bad = true, true
+		}
+		r.drop = append(r.drop, drop)
+	})
+	return ok
+}
+
+// degrade removes ok and dataError from a bad run, leaving a plain run.
+func (r *run) degrade(e *editor) { e.removeItems(r.members, r.drop) }
+
+// downgradeRun answers a single run ({"data": RUN}) per policy.
+func (b *BadRun) downgradeRun(body []byte, data gjson.Result) Outcome {
+	var r run
+	if !scanRun(data, &r) || !r.bad {
+		return Outcome{}
+	}
+	switch b.policy {
+	case Hide:
+		return Outcome{Status: 404, Body: RunNotFound(r.id), ErrorBody: true,
+			Records: []Record{{Action: ActionHidden, Count: 1}}}
+	case Error:
+		return Outcome{Status: 500, Body: runDataError(data), ErrorBody: true,
+			Records: []Record{{Action: ActionErrored, Count: 1}}}
+	}
+	var e editor
+	r.degrade(&e)
+	return Outcome{Body: e.apply(body), Records: []Record{{Action: ActionDegraded, Count: 1}}}
+}
+
+// runNotFoundTemplate is robot-server's 404 body for an unknown run, compact
+// as its error bodies are; the detail names the run.
+const runNotFoundTemplate = `{"errors":[{"id":"RunNotFound","title":"Run Not Found","detail":"","errorCode":"4000"}]}`
+
+// RunNotFound is robot-server's 404 body for a run id it does not have.
+func RunNotFound(id string) []byte {
+	body, err := sjson.SetBytes([]byte(runNotFoundTemplate), "errors.0.detail",
+		"Error 4000 GENERAL_ERROR (RunNotFoundError): Run "+id+" was not found.")
+	if err != nil {
+		panic(err) // the template is constant and valid
+	}
+	return body
+}
+
+// fallbackDataError stands in for a run marked "ok": false without a dataError,
+// a shape robot-server never sends but a body could hold.
+const fallbackDataError = `{"id":"RunDataError","title":"Run Data Error","detail":"This run's stored data could not be loaded.","errorCode":"4008"}`
+
+// runDataError is the 500 body servers before BadRun gave for such a run: the
+// run's own dataError as the error.
+func runDataError(data gjson.Result) []byte {
+	de := data.Get("dataError")
+	raw := de.Raw
+	if !de.IsObject() {
+		raw = fallbackDataError
+	}
+	body, err := sjson.SetRawBytes([]byte(`{"errors":[]}`), "errors.-1", []byte(raw))
+	if err != nil {
+		panic(err) // raw is a JSON object from a validated body
+	}
+	return body
+}

@@ -1,0 +1,209 @@
+package transforms
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/tidwall/gjson"
+
+	"otcompat/negotiate"
+)
+
+// fullListPath is asked of the upstream when bad runs took places in a
+// pageLength window: the full list has the older good runs that fill it.
+const fullListPath = "/runs"
+
+// runList is a GET /runs body and what the change found in it.
+type runList struct {
+	body  []byte
+	items []span // the elements of "data"
+	bad   []bool
+	ids   []string
+	nBad  int
+}
+
+// scanList reads a run list; ok is false when it is not one. Under degrade,
+// it also queues the removal of ok and dataError from each bad run.
+func scanList(body []byte, degrade *editor) (l runList, ok bool) {
+	l.body = body
+	data := gjson.Get(view(body), "data")
+	if !data.IsArray() {
+		return l, false
+	}
+	var r run
+	ok = true
+	data.ForEach(func(_, value gjson.Result) bool {
+		s, sok := spanOf(value)
+		if !sok || !value.IsObject() || !scanRun(value, &r) {
+			ok = false
+			return false
+		}
+		l.items = append(l.items, s)
+		l.bad = append(l.bad, r.bad)
+		l.ids = append(l.ids, r.id)
+		if r.bad {
+			l.nBad++
+			if degrade != nil {
+				r.degrade(degrade)
+			}
+		}
+		return true
+	})
+	return l, ok
+}
+
+// currentLink is links.current.href's run id and the member's span in links.
+type currentLink struct {
+	id      string
+	links   []span // members of "links"
+	current []bool // true for the "current" member
+}
+
+func readCurrentLink(body []byte) (c currentLink, ok bool) {
+	links := gjson.Get(view(body), "links")
+	if !links.IsObject() {
+		return c, true // no links: nothing to fix
+	}
+	c.links, ok = memberSpans(links, nil, func(_ int, key, value gjson.Result) {
+		isCurrent := key.Str == "current"
+		if isCurrent {
+			c.id, _ = strings.CutPrefix(value.Get("href").Str, "/runs/")
+		}
+		c.current = append(c.current, isCurrent)
+	})
+	return c, ok
+}
+
+// state says whether the list shows the run id, and if it is bad.
+func (l *runList) state(id string) (found, bad bool) {
+	for i, rid := range l.ids {
+		if rid == id {
+			return true, l.bad[i]
+		}
+	}
+	return false, false
+}
+
+// pageLength is the client's ?pageLength (the last one, as FastAPI reads
+// it), or -1 when absent or not a window.
+func pageLength(rawQuery string) int {
+	if !strings.Contains(rawQuery, "pageLength") {
+		return -1
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return -1
+	}
+	vs := q["pageLength"]
+	if len(vs) == 0 {
+		return -1
+	}
+	n, ok := negotiate.ParseInt(vs[len(vs)-1])
+	if !ok || n < 0 {
+		return -1
+	}
+	return n
+}
+
+// downgradeList removes bad runs from GET /runs (or, under degrade, strips
+// them to plain runs), recounts meta.totalLength, drops links.current when it
+// names a bad run, and keeps a pageLength window full of good runs.
+func (b *BadRun) downgradeList(in *Input) (Outcome, error) {
+	var e editor
+	var degrade *editor
+	if b.policy == Degrade {
+		degrade = &e
+	}
+	window := pageLength(in.Query)
+	src, fromFull := in.Body, false
+	if f := in.Fetched; f != nil && f.Path == fullListPath && f.Status/100 == 2 && gjson.ValidBytes(f.Body) {
+		src, fromFull = f.Body, true
+	}
+	l, ok := scanList(src, degrade)
+	if !ok && fromFull { // the fetched list is unusable: make do with the window
+		src, fromFull = in.Body, false
+		l, ok = scanList(src, degrade)
+	}
+	if !ok {
+		return Outcome{}, nil
+	}
+	if degrade != nil {
+		if e.empty() {
+			return Outcome{}, nil
+		}
+		return Outcome{Body: e.apply(src), Records: []Record{{Action: ActionDegraded, Count: l.nBad}}}, nil
+	}
+
+	cur, ok := readCurrentLink(src)
+	if !ok {
+		return Outcome{}, nil
+	}
+	curFound, curBad := l.state(cur.id)
+	if in.Fetched == nil && window >= 0 {
+		// Bad runs took places in a full window: older good runs may fill them.
+		if l.nBad > 0 && len(l.items) >= window {
+			return Outcome{Fetch: fullListPath}, nil
+		}
+		// The window does not show the current run: ask whether it is bad.
+		if cur.id != "" && !curFound {
+			return Outcome{Fetch: "/runs/" + cur.id}, nil
+		}
+	}
+	if f := in.Fetched; cur.id != "" && !curFound && f != nil && f.Path == "/runs/"+cur.id {
+		curBad = fetchedRunIsBad(f)
+	}
+
+	drop := l.bad
+	if fromFull {
+		keepLastGood(drop, window)
+	}
+	kept := 0
+	for _, d := range drop {
+		if !d {
+			kept++
+		}
+	}
+	e.removeItems(l.items, drop)
+	if total := gjson.Get(view(src), "meta.totalLength"); total.Type == gjson.Number {
+		if s, sok := spanOf(total); sok && total.Raw != strconv.Itoa(kept) {
+			e.replace(s, strconv.Itoa(kept))
+		}
+	}
+	if curBad {
+		e.removeItems(cur.links, cur.current)
+	}
+	if e.empty() && !fromFull {
+		return Outcome{}, nil
+	}
+	return Outcome{Body: e.apply(src), Records: []Record{{Action: ActionHidden, Count: l.nBad}}}, nil
+}
+
+// keepLastGood marks for dropping every good run but the last n (n < 0: all
+// stay). drop holds the bad runs marked already.
+func keepLastGood(drop []bool, n int) {
+	if n < 0 {
+		return
+	}
+	for i := len(drop) - 1; i >= 0; i-- {
+		if drop[i] {
+			continue
+		}
+		if n > 0 {
+			n--
+		} else {
+			drop[i] = true
+		}
+	}
+}
+
+// fetchedRunIsBad reads a fetched GET /runs/{id}: only a run the upstream
+// shows as bad counts as bad.
+func fetchedRunIsBad(f *Fetched) bool {
+	if f.Status/100 != 2 || !gjson.ValidBytes(f.Body) {
+		return false
+	}
+	data := gjson.Get(view(f.Body), "data")
+	var r run
+	return data.IsObject() && scanRun(data, &r) && r.bad
+}

@@ -1,0 +1,108 @@
+package transforms
+
+import (
+	"sort"
+	"unsafe"
+
+	"github.com/tidwall/gjson"
+)
+
+// The helpers here edit JSON in place, byte-precisely: everything outside an
+// edited span stays exactly as the upstream wrote it (separators, escapes,
+// number formats), so an edited body is what the upstream would have rendered.
+
+// view reads b as a string without copying. gjson results taken from it are
+// substrings of b, so their Index fields are byte offsets into b. b must not
+// change while the view is in use.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// span is a half-open byte range [start, end) of the body.
+type span struct{ start, end int }
+
+// spanOf is the byte range of a gjson result taken from a view; ok is false
+// when gjson could not place it.
+func spanOf(r gjson.Result) (span, bool) {
+	if r.Index <= 0 || r.Raw == "" {
+		return span{}, false
+	}
+	return span{r.Index, r.Index + len(r.Raw)}, true
+}
+
+// edit replaces the bytes of span with repl.
+type edit struct {
+	span
+	repl string
+}
+
+// editor collects non-overlapping edits of one body and applies them with a
+// single allocation.
+type editor struct {
+	edits []edit
+}
+
+func (e *editor) replace(s span, repl string) { e.edits = append(e.edits, edit{s, repl}) }
+func (e *editor) delete(s span)               { e.replace(s, "") }
+
+// removeItems deletes the items (array elements, or object members from key
+// to value) for which drop is true, along with exactly one separator each, so
+// the container reads as if they had never been there.
+func (e *editor) removeItems(items []span, drop []bool) {
+	n := len(items)
+	for i := 0; i < n; {
+		if !drop[i] {
+			i++
+			continue
+		}
+		j := i
+		for j+1 < n && drop[j+1] {
+			j++
+		}
+		switch {
+		case i > 0: // from the end of the kept item before, taking its separator
+			e.delete(span{items[i-1].end, items[j].end})
+		case j+1 < n: // up to the kept item after, taking the separator before it
+			e.delete(span{items[i].start, items[j+1].start})
+		default: // every item goes
+			e.delete(span{items[0].start, items[n-1].end})
+		}
+		i = j + 1
+	}
+}
+
+func (e *editor) empty() bool { return len(e.edits) == 0 }
+
+// apply returns src with the edits made, in a new slice.
+func (e *editor) apply(src []byte) []byte {
+	sort.Slice(e.edits, func(i, j int) bool { return e.edits[i].start < e.edits[j].start })
+	size := len(src)
+	for _, ed := range e.edits {
+		size += len(ed.repl) - (ed.end - ed.start)
+	}
+	out := make([]byte, 0, size)
+	pos := 0
+	for _, ed := range e.edits {
+		out = append(out, src[pos:ed.start]...)
+		out = append(out, ed.repl...)
+		pos = ed.end
+	}
+	return append(out, src[pos:]...)
+}
+
+// memberSpans lists the members of a JSON object (from a view) from key to
+// value, and calls visit for each; ok is false when a position is unknown.
+func memberSpans(obj gjson.Result, dst []span, visit func(i int, key, value gjson.Result)) ([]span, bool) {
+	ok := true
+	obj.ForEach(func(key, value gjson.Result) bool {
+		v, vok := spanOf(value)
+		if key.Index <= 0 || !vok {
+			ok = false
+			return false
+		}
+		if visit != nil {
+			visit(len(dst), key, value)
+		}
+		dst = append(dst, span{key.Index, v.end})
+		return true
+	})
+	return dst, ok
+}

@@ -1,0 +1,95 @@
+package transforms
+
+import (
+	"bytes"
+	"net/url"
+	"path/filepath"
+	"testing"
+
+	"github.com/hashicorp/go-version"
+
+	"otcompat/fixtures/recorded"
+)
+
+const recordings = "../testdata/recordings/robot-server-badruns"
+
+// downgradeLikeProxy runs a plan over a recorded upstream answer, serving
+// any fetch the change asks for from the same recording, as the proxy would.
+func downgradeLikeProxy(t *testing.T, p Plan, up []recorded.Exchange, x *recorded.Exchange) (status int, body []byte) {
+	t.Helper()
+	u, err := url.Parse(x.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := Input{Method: x.Method, Path: u.Path, Query: u.RawQuery, Status: x.Status, Body: x.Body}
+	out, _, err := p.Apply(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Fetch != "" {
+		f := recorded.Find(up, "GET", out.Fetch, x.Version)
+		if f == nil {
+			t.Fatalf("%s: change asked for %s, not in the recording", x.Path, out.Fetch)
+		}
+		in.Fetched = &Fetched{Path: out.Fetch, Status: f.Status, Body: f.Body}
+		if out, _, err = p.Apply(in); err != nil {
+			t.Fatal(err)
+		}
+		if out.Fetch != "" {
+			t.Fatalf("%s: second fetch asked: %s", x.Path, out.Fetch)
+		}
+	}
+	status, body = x.Status, x.Body
+	if out.Status != 0 {
+		status = out.Status
+	}
+	if out.Body != nil {
+		body = out.Body
+	}
+	return status, body
+}
+
+// TestRecordedRobotServerHide checks, on bytes recorded from a real
+// robot-server, that an old client gets exactly what the server answered
+// once the bad runs were really deleted, and a new client the upstream bytes.
+func TestRecordedRobotServerHide(t *testing.T) {
+	up, err := recorded.Load(filepath.Join(recordings, "upstream"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := recorded.Load(filepath.Join(recordings, "expected-hide"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := NewChain(NewBadRun(version.Must(version.NewVersion("5")), Hide))
+	compared := 0
+	for _, w := range want {
+		for _, client := range []string{"2", "3", "4"} {
+			x := recorded.Find(up, w.Method, w.Path, w.Version)
+			if x == nil {
+				t.Fatalf("no upstream exchange for %s %s", w.Version, w.Path)
+			}
+			u, _ := url.Parse(x.Path)
+			plan := chain.Plan(version.Must(version.NewVersion(client)), x.Method, u.Path)
+			status, body := downgradeLikeProxy(t, plan, up, x)
+			if status != w.Status || !bytes.Equal(body, w.Body) {
+				t.Errorf("client %s, %s (recorded as %s): got %d %d bytes, want %d %d bytes (%s)",
+					client, w.Path, w.Version, status, len(body), w.Status, len(w.Body), w.File)
+			}
+			compared++
+		}
+	}
+	// New clients: nothing applies, the upstream bytes stand.
+	for _, x := range up {
+		u, _ := url.Parse(x.Path)
+		if p := chain.Plan(nil, x.Method, u.Path); p != nil {
+			t.Errorf("newest client got a plan for %s", x.Path)
+		}
+		if p := chain.Plan(version.Must(version.NewVersion("5")), x.Method, u.Path); p != nil {
+			t.Errorf("client 5 got a plan for %s", x.Path)
+		}
+	}
+	if compared != 3*63 {
+		t.Fatalf("compared %d exchanges, want %d", compared, 3*63)
+	}
+}
