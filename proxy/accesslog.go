@@ -1,0 +1,68 @@
+package proxy
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// observe starts each request's exchange (keeping the client's X-Request-Id
+// or making one, which also goes upstream), and after the response writes
+// the access log line and the request metrics.
+func (p *Proxy) observe(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		ex := &exchange{id: r.Header.Get(echo.HeaderXRequestID), start: time.Now()}
+		if ex.id == "" {
+			ex.id = newRequestID()
+		}
+		c.Response().Header().Set(echo.HeaderXRequestID, ex.id)
+		c.SetRequest(r.WithContext(withExchange(r.Context(), ex)))
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		p.record(c, ex)
+		return nil
+	}
+}
+
+func (p *Proxy) record(c echo.Context, ex *exchange) {
+	r, res := c.Request(), c.Response()
+	elapsed := time.Since(ex.start)
+	status := res.Status
+	if !res.Committed {
+		status = 499 // the client left before any answer
+	}
+	version := ex.served
+	if version == "" {
+		version = "none"
+	}
+	route := routeClass(r.URL.Path)
+	p.metrics.requests.WithLabelValues(r.Method, route, version, statusLabel(status)).Inc()
+	p.metrics.duration.WithLabelValues(route, strconv.FormatBool(len(ex.applied) > 0)).Observe(elapsed.Seconds())
+	if !p.log.Enabled(r.Context(), slog.LevelInfo) {
+		return
+	}
+	p.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("id", ex.id),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.RequestURI()),
+		slog.String("requested", ex.requested),
+		slog.String("served", ex.served),
+		slog.String("applied", ex.appliedNames()),
+		slog.Int("status", status),
+		slog.Int64("bytes", res.Size),
+		slog.Duration("duration", elapsed),
+	)
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

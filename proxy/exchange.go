@@ -1,0 +1,46 @@
+package proxy
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"otcompat/transforms"
+)
+
+// exchange is what the proxy learns about one request on its way through,
+// for the response path, the access log, metrics and explain headers.
+type exchange struct {
+	id        string
+	start     time.Time
+	requested string // the client's Opentrons-Version, as sent
+	served    string // the version served; "" when the header is the upstream's to reject
+	plan      transforms.Plan
+	applied   []transforms.Change
+	skipped   string // why a planned change was not made
+	explain   bool
+	fetched   bool
+}
+
+type exchangeKey struct{}
+
+func withExchange(ctx context.Context, ex *exchange) context.Context {
+	return context.WithValue(ctx, exchangeKey{}, ex)
+}
+
+func exchangeFrom(ctx context.Context) *exchange {
+	ex, _ := ctx.Value(exchangeKey{}).(*exchange)
+	return ex
+}
+
+// appliedNames lists the applied changes as name@version, or "none".
+func (ex *exchange) appliedNames() string {
+	if len(ex.applied) == 0 {
+		return "none"
+	}
+	names := make([]string, len(ex.applied))
+	for i, c := range ex.applied {
+		names[i] = c.Name() + "@" + c.Version().Original()
+	}
+	return strings.Join(names, ",")
+}

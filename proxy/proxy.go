@@ -1,0 +1,179 @@
+// Package proxy is otcompat's HTTP side: the server, the reverse proxy to
+// robot-server, the choice between streaming and transforming a response,
+// header fixes, admin endpoints and metrics. It applies version changes
+// through transforms.Plan and knows nothing of what they do.
+package proxy
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"otcompat/negotiate"
+	"otcompat/transforms"
+)
+
+// DefaultMaxTransformBytes bounds the bodies the proxy buffers to transform;
+// larger ones stream through unchanged (robot-server's run lists stay far below).
+const DefaultMaxTransformBytes = 16 << 20
+
+// Config wires a Proxy.
+type Config struct {
+	Upstream   *Upstream
+	Chain      *transforms.Chain
+	Negotiator *negotiate.Negotiator
+	Logger     *slog.Logger
+	// MaxTransformBytes bounds buffered bodies (0: DefaultMaxTransformBytes).
+	MaxTransformBytes int64
+	// UpstreamTimeout bounds the wait for the upstream's response headers
+	// (0: no limit, so hour-long polls pass).
+	UpstreamTimeout time.Duration
+}
+
+// Proxy is the versioning reverse proxy.
+type Proxy struct {
+	cfg       Config
+	log       *slog.Logger
+	transport *http.Transport
+	rp        *httputil.ReverseProxy
+	metrics   *Metrics
+	echo      *echo.Echo
+}
+
+// New builds a Proxy from cfg.
+func New(cfg Config) *Proxy {
+	if cfg.MaxTransformBytes <= 0 {
+		cfg.MaxTransformBytes = DefaultMaxTransformBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	p := &Proxy{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		transport: cfg.Upstream.Transport(cfg.UpstreamTimeout),
+		metrics:   newMetrics(),
+	}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite:        p.rewrite,
+		Transport:      p.transport,
+		FlushInterval:  -1, // flush as bytes arrive: long polls and streams reach the client at once
+		BufferPool:     copyBuffers,
+		ModifyResponse: p.modifyResponse,
+		ErrorHandler:   p.upstreamError,
+		ErrorLog:       slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	p.echo = p.newEcho()
+	return p
+}
+
+// Metrics returns the proxy's metrics.
+func (p *Proxy) Metrics() *Metrics { return p.metrics }
+
+// Handler is the client-facing HTTP handler.
+func (p *Proxy) Handler() http.Handler { return p.echo }
+
+// Close releases idle upstream connections.
+func (p *Proxy) Close() { p.transport.CloseIdleConnections() }
+
+// NewServer returns an http.Server for h with the limits a proxy facing
+// clients needs: slow or oversized headers are cut off and idle keep-alive
+// connections reaped, but nothing limits a request or response body in time.
+func NewServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+func (p *Proxy) newEcho() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = p.handleError
+	e.Use(p.observe)
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			p.log.Error("panic serving request", "id", c.Response().Header().Get(echo.HeaderXRequestID),
+				"method", c.Request().Method, "path", c.Request().URL.Path, "err", err, "stack", string(stack))
+			return errPanic
+		},
+	}))
+	e.Any("/*", p.forward)
+	return e
+}
+
+var errPanic = errors.New("internal error")
+
+// handleError turns errors that reach echo (a recovered panic, a refused
+// request) into robot-server's error envelope: clients never see Go internals.
+func (p *Proxy) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &he):
+		writeError(c.Response(), he.Code, "BadRequest", http.StatusText(he.Code), errorMessage(he))
+	default:
+		writeError(c.Response(), http.StatusInternalServerError, "UnexpectedError", "Unexpected Internal Error",
+			"otcompat failed while handling this request; see its log.")
+	}
+}
+
+func errorMessage(he *echo.HTTPError) string {
+	if s, ok := he.Message.(string); ok {
+		return s
+	}
+	return http.StatusText(he.Code)
+}
+
+// forward sends a request on to the upstream after refusing anything that
+// would make the proxy an open proxy.
+func (p *Proxy) forward(c echo.Context) error {
+	r := c.Request()
+	if r.Method == http.MethodConnect {
+		return echo.NewHTTPError(http.StatusMethodNotAllowed, "Method Not Allowed")
+	}
+	if r.URL.Host != "" || r.URL.Scheme != "" {
+		// Absolute-form targets are for forward proxies; otcompat only ever
+		// talks to its upstream, whatever the request names.
+		return echo.NewHTTPError(http.StatusBadRequest, "Absolute-form request targets are not accepted: otcompat only proxies to its upstream.")
+	}
+	ex := exchangeFrom(r.Context())
+	req := negotiate.Parse(r.Header.Values(negotiate.Header))
+	ex.requested = r.Header.Get(negotiate.Header)
+	if served, client, ok := p.cfg.Negotiator.Served(req); ok {
+		ex.served = served
+		ex.plan = p.cfg.Chain.Plan(client, r.Method, r.URL.Path)
+	}
+	ex.explain = r.Header.Get("Otcompat-Explain") == "1"
+	p.rp.ServeHTTP(c.Response(), r)
+	return nil
+}
+
+// rewrite points the outbound request at the upstream. The Host header
+// cannot change where a request goes: the URL is always the upstream's.
+func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
+	pr.SetURL(p.cfg.Upstream.URL)
+	prior := pr.In.Header["X-Forwarded-For"]
+	pr.Out.Header["X-Forwarded-For"] = prior
+	pr.SetXForwarded() // appends the client's address to prior
+	if prior != nil && pr.Out.Header["X-Forwarded-For"] == nil {
+		// A Unix-socket client (nginx on a robot) has no address, and
+		// SetXForwarded then drops the chain: keep what nginx sent.
+		pr.Out.Header["X-Forwarded-For"] = prior
+	}
+	if ex := exchangeFrom(pr.In.Context()); ex != nil {
+		pr.Out.Header.Set(echo.HeaderXRequestID, ex.id)
+	}
+	// Explain is between the client and the proxy.
+	pr.Out.Header.Del("Otcompat-Explain")
+}

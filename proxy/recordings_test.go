@@ -1,0 +1,129 @@
+package proxy
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"github.com/hashicorp/go-version"
+
+	"otcompat/fixtures/recorded"
+	"otcompat/negotiate"
+	"otcompat/transforms"
+)
+
+const recordings = "../testdata/recordings/robot-server-badruns"
+
+// newTestProxy starts a proxy (hide policy, BadRun at 5) in front of h.
+func newTestProxy(t *testing.T, h http.Handler, policy transforms.Policy) (*Proxy, *httptest.Server) {
+	t.Helper()
+	up := httptest.NewServer(h)
+	t.Cleanup(up.Close)
+	u, err := ParseUpstream(up.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := transforms.NewChain(transforms.NewBadRun(version.Must(version.NewVersion("5")), policy))
+	p := New(Config{
+		Upstream:   u,
+		Chain:      chain,
+		Negotiator: negotiate.NewNegotiator(negotiate.UpstreamNewest, chain.Newest()),
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	t.Cleanup(p.Close)
+	srv := httptest.NewServer(p.Handler())
+	t.Cleanup(srv.Close)
+	return p, srv
+}
+
+func get(t *testing.T, url, version string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if version != "" {
+		req.Header.Set("Opentrons-Version", version)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
+}
+
+// TestRecordedRobotServerThroughProxy sends the recorded requests through the
+// whole proxy to a replay of the real robot-server: old clients must get the
+// bytes the server answered once the bad runs were deleted, new clients the
+// upstream's own bytes.
+func TestRecordedRobotServerThroughProxy(t *testing.T) {
+	up, err := recorded.Load(filepath.Join(recordings, "upstream"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := recorded.Load(filepath.Join(recordings, "expected-hide"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The replay answers by the recorded version; the proxy forwards each
+	// client's own header, so serve every client version from the "3" records.
+	var replay []recorded.Exchange
+	for _, x := range up {
+		if x.Version != "3" {
+			continue
+		}
+		for _, v := range []string{"2", "3", "4", "5", "*"} {
+			x.Version = v
+			replay = append(replay, x)
+		}
+	}
+	_, srv := newTestProxy(t, recorded.Handler(replay), transforms.Hide)
+
+	for _, w := range want {
+		if w.Version != "3" {
+			continue
+		}
+		for _, client := range []string{"2", "3", "4"} {
+			t.Run("old "+client+" "+w.Path, func(t *testing.T) {
+				resp, body := get(t, srv.URL+w.Path, client)
+				if resp.StatusCode != w.Status || !bytes.Equal(body, w.Body) {
+					t.Fatalf("got %d (%d bytes), want %d (%d bytes) as in expected-hide/%s\n%s",
+						resp.StatusCode, len(body), w.Status, len(w.Body), w.File, body)
+				}
+				for _, h := range w.Headers {
+					if h[0] == "server" {
+						continue
+					}
+					if got := resp.Header.Get(h[0]); got != h[1] {
+						t.Errorf("header %s = %q, want %q", h[0], got, h[1])
+					}
+				}
+			})
+		}
+	}
+	for _, x := range up {
+		if x.Version != "3" {
+			continue
+		}
+		for _, client := range []string{"5", "*"} {
+			t.Run("new "+client+" "+x.Path, func(t *testing.T) {
+				resp, body := get(t, srv.URL+x.Path, client)
+				if resp.StatusCode != x.Status || !bytes.Equal(body, x.Body) {
+					t.Fatalf("got %d (%d bytes), want the upstream's %d (%d bytes)", resp.StatusCode, len(body), x.Status, len(x.Body))
+				}
+				if x.Path == "/health" && resp.Header.Get("Opentrons-Version") != "5" {
+					t.Errorf("Opentrons-Version = %q, want the served version 5", resp.Header.Get("Opentrons-Version"))
+				}
+			})
+		}
+	}
+}

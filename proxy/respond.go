@@ -1,0 +1,217 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"strconv"
+
+	"otcompat/negotiate"
+	"otcompat/transforms"
+)
+
+// modifyResponse decides, once the upstream's headers are in, whether the
+// response streams through (the default) or is buffered and changed.
+func (p *Proxy) modifyResponse(resp *http.Response) error {
+	ex := exchangeFrom(resp.Request.Context())
+	h := resp.Header
+	if v := h.Get(negotiate.Header); v != "" {
+		p.cfg.Negotiator.Observe(v)
+	}
+	success := resp.StatusCode/100 == 2
+	errorBody := false
+	if len(ex.plan) > 0 && success {
+		var err error
+		if errorBody, err = p.transform(resp, ex); err != nil {
+			return err
+		}
+	}
+	if errorBody {
+		// Answer as robot-server answers errors, which carry its newest version.
+		h.Set(negotiate.Header, strconv.Itoa(p.cfg.Negotiator.UpstreamNewest()))
+		h.Set("Opentrons-Min-Version", strconv.Itoa(negotiate.MinVersion))
+	} else if success && ex.served != "" && h.Get(negotiate.Header) != "" {
+		h.Set(negotiate.Header, ex.served)
+	}
+	if ex.explain {
+		served := ex.served
+		if served == "" {
+			served = "none"
+		}
+		h.Set("Otcompat-Served-Version", served)
+		h.Set("Otcompat-Applied", ex.appliedNames())
+	}
+	return nil
+}
+
+// errUpstreamBody marks an upstream that broke while sending a body the
+// proxy was buffering: the client gets the 502 envelope.
+var errUpstreamBody = errors.New("upstream broke off the response body")
+
+// transform buffers a response a plan applies to and runs the plan over it.
+// Whatever cannot be transformed goes out as the upstream sent it.
+func (p *Proxy) transform(resp *http.Response, ex *exchange) (errorBody bool, err error) {
+	limit := p.cfg.MaxTransformBytes
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" {
+		p.skip(ex, skipNotJSON)
+		return false, nil
+	}
+	cod, ok := codecFor(resp.Header.Get("Content-Encoding"))
+	if !ok {
+		p.skip(ex, skipEncoding)
+		return false, nil
+	}
+	if resp.ContentLength > limit {
+		p.skip(ex, skipTooLarge)
+		return false, nil
+	}
+	raw, complete, err := readLimited(resp.Body, limit, resp.ContentLength)
+	if err != nil {
+		return false, fmt.Errorf("%w: %v", errUpstreamBody, err)
+	}
+	if !complete {
+		resp.Body = streamRest(raw, resp.Body)
+		p.skip(ex, skipTooLarge)
+		return false, nil
+	}
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(raw))
+	body := raw
+	if cod != nil {
+		if body, err = cod.decodeBody(raw, limit); err != nil {
+			p.skip(ex, skipEncoding)
+			return false, nil
+		}
+	}
+
+	in := transforms.Input{Method: resp.Request.Method, Path: resp.Request.URL.Path,
+		Query: resp.Request.URL.RawQuery, Status: resp.StatusCode, Body: body}
+	out, applied, err := ex.plan.Apply(in)
+	if err == nil && out.Fetch != "" {
+		in.Fetched = p.fetch(resp.Request, out.Fetch, ex)
+		out, applied, err = ex.plan.Apply(in)
+		if err == nil && out.Fetch != "" {
+			err = fmt.Errorf("a change asked for a second fetch (%s)", out.Fetch)
+		}
+	}
+	if err != nil {
+		p.log.Warn("version change failed; response passed through unchanged",
+			"id", ex.id, "path", in.Path, "err", err)
+		p.skip(ex, skipChangeErr)
+		return false, nil
+	}
+	for _, ch := range applied {
+		p.metrics.changesApplied.WithLabelValues(ch.Name()).Inc()
+	}
+	for _, rec := range out.Records {
+		if rec.Count > 0 {
+			p.metrics.records.WithLabelValues(rec.Change, rec.Action).Add(float64(rec.Count))
+		}
+	}
+	if !out.Changed() {
+		return false, nil
+	}
+	ex.applied = applied
+	newBody := body
+	if out.Body != nil {
+		newBody = out.Body
+	}
+	if cod != nil {
+		if newBody, err = cod.encodeBody(newBody); err != nil {
+			p.log.Warn("re-encoding failed; response passed through unchanged", "id", ex.id, "err", err)
+			p.skip(ex, skipEncoding)
+			ex.applied = nil
+			return false, nil
+		}
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(newBody))
+	resp.ContentLength = int64(len(newBody))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(newBody)))
+	resp.Header.Del("Etag")
+	resp.Header.Del("Content-Md5")
+	if out.Status != 0 {
+		resp.StatusCode = out.Status
+		resp.Status = ""
+	}
+	if out.ErrorBody {
+		resp.Header.Set("Content-Type", "application/json")
+	}
+	return out.ErrorBody, nil
+}
+
+func (p *Proxy) skip(ex *exchange, reason string) {
+	ex.skipped = reason
+	p.metrics.skipped.WithLabelValues(reason).Inc()
+	p.log.Warn("response passed through unchanged", "id", ex.id, "reason", reason)
+}
+
+// fetch GETs a path a change asked for, with the client's forwarded headers.
+// A failure is handed to the change as a 502, so it decides with what it has.
+func (p *Proxy) fetch(out *http.Request, path string, ex *exchange) *transforms.Fetched {
+	ex.fetched = true
+	failed := &transforms.Fetched{Path: path, Status: http.StatusBadGateway}
+	req, err := http.NewRequestWithContext(out.Context(), http.MethodGet, p.cfg.Upstream.URL.String()+path, nil)
+	if err != nil {
+		p.metrics.upstreamFetches.WithLabelValues("failed").Inc()
+		return failed
+	}
+	req.Header = out.Header.Clone()
+	for _, k := range []string{"Content-Length", "Content-Type", "Content-Encoding", "Expect", "Transfer-Encoding"} {
+		req.Header.Del(k)
+	}
+	resp, err := p.transport.RoundTrip(req)
+	if err != nil {
+		p.log.Warn("fetch for a version change failed", "id", ex.id, "path", path, "err", err)
+		p.metrics.upstreamFetches.WithLabelValues("failed").Inc()
+		return failed
+	}
+	defer resp.Body.Close()
+	body, complete, err := readLimited(resp.Body, p.cfg.MaxTransformBytes, resp.ContentLength)
+	if err == nil && !complete {
+		err = errDecodedTooLarge
+	}
+	if err == nil {
+		if cod, ok := codecFor(resp.Header.Get("Content-Encoding")); !ok {
+			err = errors.New("unsupported content encoding")
+		} else if cod != nil {
+			body, err = cod.decodeBody(body, p.cfg.MaxTransformBytes)
+		}
+	}
+	if err != nil {
+		p.log.Warn("fetch for a version change failed", "id", ex.id, "path", path, "err", err)
+		p.metrics.upstreamFetches.WithLabelValues("failed").Inc()
+		return failed
+	}
+	p.metrics.upstreamFetches.WithLabelValues("ok").Inc()
+	return &transforms.Fetched{Path: path, Status: resp.StatusCode, Body: body}
+}
+
+// upstreamError answers when the upstream gave no usable response: 502 (504
+// after --upstream-timeout) with robot-server's error envelope.
+func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	ex := exchangeFrom(r.Context())
+	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		// The client went away; its upstream request is cancelled with it.
+		p.log.Debug("client disconnected", "id", ex.id, "path", r.URL.Path)
+		return
+	}
+	status, kind := http.StatusBadGateway, "unavailable"
+	var ne net.Error
+	switch {
+	case errors.Is(err, errUpstreamBody):
+		kind = "body"
+	case errors.As(err, &ne) && ne.Timeout():
+		status, kind = http.StatusGatewayTimeout, "timeout"
+	}
+	p.metrics.upstreamErrors.WithLabelValues(kind).Inc()
+	p.log.Warn("upstream failed", "id", ex.id, "method", r.Method, "path", r.URL.Path, "kind", kind, "err", err)
+	w.Header().Set(negotiate.Header, strconv.Itoa(p.cfg.Negotiator.UpstreamNewest()))
+	w.Header().Set("Opentrons-Min-Version", strconv.Itoa(negotiate.MinVersion))
+	writeUpstreamUnavailable(w, status, "otcompat could not get a response from robot-server at "+
+		p.cfg.Upstream.String()+": "+err.Error())
+}
