@@ -18,7 +18,7 @@ import (
 
 const recordings = "../testdata/recordings/robot-server-badruns"
 
-// newTestProxy starts a proxy (hide policy, BadRun at 5) in front of h.
+// newTestProxy starts a proxy (BadRun at 5) in front of h.
 func newTestProxy(t *testing.T, h http.Handler, policy transforms.Policy) (*Proxy, *httptest.Server) {
 	t.Helper()
 	up := httptest.NewServer(h)
@@ -27,6 +27,12 @@ func newTestProxy(t *testing.T, h http.Handler, policy transforms.Policy) (*Prox
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newTestProxyTo(t, u, policy)
+}
+
+// newTestProxyTo starts a proxy (BadRun at 5) in front of an upstream address.
+func newTestProxyTo(t *testing.T, u *Upstream, policy transforms.Policy) (*Proxy, *httptest.Server) {
+	t.Helper()
 	chain := transforms.NewChain(transforms.NewBadRun(version.Must(version.NewVersion("5")), policy))
 	p := New(Config{
 		Upstream:   u,
