@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"otcompat/transforms"
@@ -267,5 +268,19 @@ func TestExplainHeaders(t *testing.T) {
 		if up.last.Header.Get("Otcompat-Explain") != "" {
 			t.Errorf("Otcompat-Explain reached the upstream")
 		}
+	}
+}
+
+func TestPanicBecomesEnvelope(t *testing.T) {
+	up := static{status: 200}
+	p, srv := newTestProxy(t, &up, transforms.Hide)
+	p.echo.GET("/boom", func(echo.Context) error { panic("secret internal state") })
+	resp, body := get(t, srv.URL+"/boom", "3")
+	if resp.StatusCode != http.StatusInternalServerError ||
+		string(body) != `{"errors":[{"id":"UnexpectedError","title":"Unexpected Internal Error","detail":"otcompat failed while handling this request; see its log.","errorCode":"4000"}]}` {
+		t.Fatalf("got %d %s", resp.StatusCode, body)
+	}
+	if strings.Contains(string(body), "secret") || strings.Contains(string(body), "goroutine") {
+		t.Fatalf("Go internals leaked: %s", body)
 	}
 }
