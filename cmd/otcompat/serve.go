@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-version"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"otcompat/negotiate"
+	"otcompat/proxy"
+	"otcompat/transforms"
+)
+
+// proxyOptions are the flags of every command that runs the proxy.
+type proxyOptions struct {
+	listen          string
+	adminListen     string
+	badrunVersion   string
+	badrunPolicy    string
+	maxTransform    int64
+	upstreamTimeout time.Duration
+	shutdownTimeout time.Duration
+	pprof           bool
+	logOptions
+}
+
+func (o *proxyOptions) register(fs *pflag.FlagSet) {
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:31960", "address to serve clients on: host:port or unix:/path")
+	fs.StringVar(&o.adminListen, "admin-listen", "127.0.0.1:31961", `address of /healthz, /readyz and /metrics: host:port or unix:/path; "" disables it`)
+	fs.StringVar(&o.badrunVersion, "badrun-version", "5", "API version that introduced BadRuns: clients sending it or newer, or *, see them")
+	fs.StringVar(&o.badrunPolicy, "badrun-policy", string(transforms.Hide), "what older clients see of BadRuns: hide, error or degrade")
+	fs.Int64Var(&o.maxTransform, "max-transform-bytes", proxy.DefaultMaxTransformBytes, "largest body buffered to transform; larger ones stream through unchanged")
+	fs.DurationVar(&o.upstreamTimeout, "upstream-timeout", 0, "longest wait for the upstream's response headers before a 504 (0: no limit, for long polls)")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
+	fs.BoolVar(&o.pprof, "pprof", false, "serve /debug/pprof/ on the admin listener")
+	o.logOptions.register(fs)
+}
+
+// chain builds the version-change chain the options describe.
+func (o *proxyOptions) chain() (*transforms.Chain, error) {
+	v, err := version.NewVersion(o.badrunVersion)
+	if err != nil {
+		return nil, fmt.Errorf("--badrun-version %q: not a version number (example: 5)", o.badrunVersion)
+	}
+	policy, err := transforms.ParsePolicy(o.badrunPolicy)
+	if err != nil {
+		return nil, fmt.Errorf("--badrun-policy: %v", err)
+	}
+	return transforms.NewChain(transforms.NewBadRun(v, policy)), nil
+}
+
+func (o *proxyOptions) validate() error {
+	if _, err := o.chain(); err != nil {
+		return err
+	}
+	if o.maxTransform <= 0 {
+		return fmt.Errorf("--max-transform-bytes %d: must be positive", o.maxTransform)
+	}
+	if o.upstreamTimeout < 0 || o.shutdownTimeout < 0 {
+		return errors.New("--upstream-timeout and --shutdown-timeout must not be negative")
+	}
+	return o.logOptions.validate()
+}
+
+func newServeCmd() *cobra.Command {
+	var o proxyOptions
+	var upstream string
+	c := &cobra.Command{
+		Use:   "serve --upstream URL",
+		Short: "Run the proxy in front of a robot-server (the production entry point)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if upstream == "" {
+				return errors.New("--upstream is required (http://host:port, https://host:port or unix:/path; env OTCOMPAT_UPSTREAM)")
+			}
+			up, err := proxy.ParseUpstream(upstream)
+			if err != nil {
+				return fmt.Errorf("--upstream: %v", err)
+			}
+			if err := o.validate(); err != nil {
+				return err
+			}
+			return failed(o.serve(c.Context(), up, nil))
+		},
+	}
+	c.Flags().StringVar(&upstream, "upstream", "", "robot-server to proxy: http://host:port, https://host:port or unix:/path (required)")
+	o.register(c.Flags())
+	withEnvHelp(c.Flags())
+	return c
+}
+
+// serve runs the proxy until SIGINT or SIGTERM, then lets in-flight requests
+// finish for up to --shutdown-timeout. ready, if set, is called once the
+// listeners are open.
+func (o *proxyOptions) serve(ctx context.Context, up *proxy.Upstream, ready func(listen, admin net.Addr)) error {
+	log := o.logger()
+	chain, err := o.chain()
+	if err != nil {
+		return err
+	}
+	p := proxy.New(proxy.Config{
+		Upstream:          up,
+		Chain:             chain,
+		Negotiator:        negotiate.NewNegotiator(negotiate.UpstreamNewest, chain.Newest()),
+		Logger:            log,
+		MaxTransformBytes: o.maxTransform,
+		UpstreamTimeout:   o.upstreamTimeout,
+	})
+	defer p.Close()
+
+	ln, err := proxy.Listen(o.listen)
+	if err != nil {
+		return fmt.Errorf("--listen: %v", err)
+	}
+	servers := []*http.Server{proxy.NewServer(p.Handler(), log)}
+	listeners := []net.Listener{proxy.GuardFraming(ln)}
+	var adminAddr net.Addr
+	if o.adminListen != "" {
+		aln, err := proxy.Listen(o.adminListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--admin-listen: %v", err)
+		}
+		servers = append(servers, proxy.NewServer(p.AdminHandler(o.pprof), log))
+		listeners = append(listeners, aln)
+		adminAddr = aln.Addr()
+	}
+	log.Info("otcompat serving", "listen", ln.Addr().String(), "admin", o.adminListen,
+		"upstream", up.String(), "badrun_version", o.badrunVersion, "badrun_policy", o.badrunPolicy)
+	if ready != nil {
+		ready(ln.Addr(), adminAddr)
+	}
+	return serveUntilSignal(ctx, servers, listeners, o.shutdownTimeout, log)
+}
+
+// serveUntilSignal serves each server on its listener until a signal (or
+// ctx's end), then shuts them all down gracefully.
+func serveUntilSignal(ctx context.Context, servers []*http.Server, listeners []net.Listener, grace time.Duration, log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, len(servers))
+	for i, s := range servers {
+		go func() { errc <- s.Serve(listeners[i]) }()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down: finishing in-flight requests", "grace", grace)
+	case err = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	for _, s := range servers {
+		if e := s.Shutdown(sctx); e != nil {
+			log.Warn("shutdown grace period over: closing remaining connections", "err", e)
+			s.Close()
+		}
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
