@@ -1,7 +1,8 @@
 package transforms
 
 import (
-	"sort"
+	"cmp"
+	"slices"
 	"unsafe"
 
 	"github.com/tidwall/gjson"
@@ -73,7 +74,7 @@ func (e *editor) empty() bool { return len(e.edits) == 0 }
 
 // apply returns src with the edits made, in a new slice.
 func (e *editor) apply(src []byte) []byte {
-	sort.Slice(e.edits, func(i, j int) bool { return e.edits[i].start < e.edits[j].start })
+	slices.SortFunc(e.edits, func(a, b edit) int { return cmp.Compare(a.start, b.start) })
 	size := len(src)
 	for _, ed := range e.edits {
 		size += len(ed.repl) - (ed.end - ed.start)
