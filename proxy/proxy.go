@@ -155,8 +155,21 @@ func (p *Proxy) forward(c echo.Context) error {
 		ex.plan = p.cfg.Chain.Plan(client, r.Method, r.URL.Path)
 	}
 	ex.explain = r.Header.Get("Otcompat-Explain") == "1"
-	p.rp.ServeHTTP(c.Response(), r)
+	p.rp.ServeHTTP(interim{c.Response()}, r)
 	return nil
+}
+
+// interim passes 1xx responses (100 Continue to an upload) straight to the
+// connection: echo's Response would take the first status written for the
+// final one and drop the upstream's real status.
+type interim struct{ *echo.Response }
+
+func (w interim) WriteHeader(code int) {
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		w.Response.Writer.WriteHeader(code)
+		return
+	}
+	w.Response.WriteHeader(code)
 }
 
 // rewrite points the outbound request at the upstream. The Host header

@@ -1,6 +1,8 @@
 package transforms
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -78,12 +80,12 @@ func (b *BadRun) Downgrade(in *Input) (Outcome, error) {
 	if in.Status/100 != 2 || !gjson.ValidBytes(in.Body) {
 		return Outcome{}, nil
 	}
-	data := gjson.Get(view(in.Body), "data")
+	parts := readListParts(in.Body)
 	switch {
-	case data.IsArray():
-		return b.downgradeList(in)
-	case data.IsObject():
-		return b.downgradeRun(in.Body, data), nil
+	case parts.data.IsArray():
+		return b.downgradeList(in, parts)
+	case parts.data.IsObject():
+		return b.downgradeRun(in.Body, parts.data), nil
 	}
 	return Outcome{}, nil
 }
@@ -92,7 +94,8 @@ func (b *BadRun) Downgrade(in *Input) (Outcome, error) {
 type run struct {
 	id  string
 	bad bool
-	// badFields are the spans of "ok" and "dataError" among members, for degrade.
+	// members are the run's top-level members; drop marks "ok" and
+	// "dataError" among them, for degrade.
 	members []span
 	drop    []bool
 }
@@ -168,9 +171,14 @@ func runDataError(data gjson.Result) []byte {
 	if !de.IsObject() {
 		raw = fallbackDataError
 	}
-	body, err := sjson.SetRawBytes([]byte(`{"errors":[]}`), "errors.-1", []byte(raw))
-	if err != nil {
+	// robot-server's error bodies are compact JSON.
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, []byte(raw)); err != nil {
 		panic(err) // raw is a JSON object from a validated body
+	}
+	body, err := sjson.SetRawBytes([]byte(`{"errors":[]}`), "errors.-1", compact.Bytes())
+	if err != nil {
+		panic(err)
 	}
 	return body
 }

@@ -495,7 +495,12 @@ func (c goldenCase) checkSingle(t *testing.T, in []byte, r goldenResult) {
 			}
 			return
 		}
-		want = []byte(`{"errors":[` + string(de) + `]}`)
+		// Error bodies are compact, as robot-server's are.
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, de); err != nil {
+			t.Fatal(err)
+		}
+		want = []byte(`{"errors":[` + compact.String() + `]}`)
 	case Degrade:
 		want = []byte(`{"data": ` + string(run.pyStripped()) + `}`)
 	}

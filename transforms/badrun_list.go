@@ -15,6 +15,27 @@ import (
 // pageLength window: the full list has the older good runs that fill it.
 const fullListPath = "/runs"
 
+// listParts are the top-level members of a run list the change reads,
+// found in one pass over the body.
+type listParts struct {
+	data, links, meta gjson.Result
+}
+
+func readListParts(body []byte) (p listParts) {
+	gjson.Parse(view(body)).ForEach(func(key, value gjson.Result) bool {
+		switch { // the first of duplicate keys counts, as with gjson.Get
+		case key.Str == "data" && !p.data.Exists():
+			p.data = value
+		case key.Str == "links" && !p.links.Exists():
+			p.links = value
+		case key.Str == "meta" && !p.meta.Exists():
+			p.meta = value
+		}
+		return true
+	})
+	return p
+}
+
 // runList is a GET /runs body and what the change found in it.
 type runList struct {
 	body  []byte
@@ -26,9 +47,8 @@ type runList struct {
 
 // scanList reads a run list; ok is false when it is not one. Under degrade,
 // it also queues the removal of ok and dataError from each bad run.
-func scanList(body []byte, degrade *editor) (l runList, ok bool) {
+func scanList(body []byte, data gjson.Result, degrade *editor) (l runList, ok bool) {
 	l.body = body
-	data := gjson.Get(view(body), "data")
 	if !data.IsArray() {
 		return l, false
 	}
@@ -68,15 +88,16 @@ type currentLink struct {
 	current []bool // true for the "current" member
 }
 
-func readCurrentLink(body []byte) (c currentLink, ok bool) {
-	links := gjson.Get(view(body), "links")
+func readCurrentLink(links gjson.Result) (c currentLink, ok bool) {
 	if !links.IsObject() {
 		return c, true // no links: nothing to fix
 	}
 	c.links, ok = memberSpans(links, nil, func(_ int, key, value gjson.Result) {
 		isCurrent := key.Str == "current"
 		if isCurrent {
-			c.id, _ = strings.CutPrefix(value.Get("href").Str, "/runs/")
+			if id, found := strings.CutPrefix(value.Get("href").Str, "/runs/"); found {
+				c.id = id
+			}
 		}
 		c.current = append(c.current, isCurrent)
 	})
@@ -117,7 +138,7 @@ func pageLength(rawQuery string) int {
 // downgradeList removes bad runs from GET /runs (or, under degrade, strips
 // them to plain runs), recounts meta.totalLength, drops links.current when it
 // names a bad run, and keeps a pageLength window full of good runs.
-func (b *BadRun) downgradeList(in *Input) (Outcome, error) {
+func (b *BadRun) downgradeList(in *Input, parts listParts) (Outcome, error) {
 	var e editor
 	var degrade *editor
 	if b.policy == Degrade {
@@ -126,13 +147,11 @@ func (b *BadRun) downgradeList(in *Input) (Outcome, error) {
 	window := pageLength(in.Query)
 	src, fromFull := in.Body, false
 	if f := in.Fetched; f != nil && f.Path == fullListPath && f.Status/100 == 2 && gjson.ValidBytes(f.Body) {
-		src, fromFull = f.Body, true
+		if full := readListParts(f.Body); full.data.IsArray() {
+			src, fromFull, parts = f.Body, true, full
+		}
 	}
-	l, ok := scanList(src, degrade)
-	if !ok && fromFull { // the fetched list is unusable: make do with the window
-		src, fromFull = in.Body, false
-		l, ok = scanList(src, degrade)
-	}
+	l, ok := scanList(src, parts.data, degrade)
 	if !ok {
 		return Outcome{}, nil
 	}
@@ -143,7 +162,7 @@ func (b *BadRun) downgradeList(in *Input) (Outcome, error) {
 		return Outcome{Body: e.apply(src), Records: []Record{{Action: ActionDegraded, Count: l.nBad}}}, nil
 	}
 
-	cur, ok := readCurrentLink(src)
+	cur, ok := readCurrentLink(parts.links)
 	if !ok {
 		return Outcome{}, nil
 	}
@@ -174,7 +193,7 @@ func (b *BadRun) downgradeList(in *Input) (Outcome, error) {
 	}
 	e.edits = slices.Grow(e.edits, l.nBad+3) // one per group of dropped runs, totalLength, links
 	e.removeItems(l.items, drop)
-	if total := gjson.Get(view(src), "meta.totalLength"); total.Type == gjson.Number {
+	if total := parts.meta.Get("totalLength"); total.Type == gjson.Number {
 		if s, sok := spanOf(total); sok && total.Raw != strconv.Itoa(kept) {
 			e.replace(s, strconv.Itoa(kept))
 		}

@@ -66,6 +66,14 @@ func (o *proxyOptions) validate() error {
 	if o.maxTransform <= 0 {
 		return fmt.Errorf("--max-transform-bytes %d: must be positive", o.maxTransform)
 	}
+	if err := proxy.CheckAddr(o.listen); err != nil {
+		return fmt.Errorf("--listen: %v", err)
+	}
+	if o.adminListen != "" {
+		if err := proxy.CheckAddr(o.adminListen); err != nil {
+			return fmt.Errorf("--admin-listen: %v", err)
+		}
+	}
 	if o.upstreamTimeout < 0 || o.shutdownTimeout < 0 {
 		return errors.New("--upstream-timeout and --shutdown-timeout must not be negative")
 	}
