@@ -77,71 +77,67 @@ func (*BadRun) Applies(method, path string) bool {
 // Downgrade rewrites a run list or a single run for an older client. Bodies
 // that are not valid JSON of the expected shape come back unchanged.
 func (b *BadRun) Downgrade(in *Input) (Outcome, error) {
-	if in.Status/100 != 2 || !gjson.ValidBytes(in.Body) {
+	if in.Status/100 != 2 {
 		return Outcome{}, nil
 	}
-	parts := readListParts(in.Body)
-	switch {
-	case parts.data.IsArray():
-		return b.downgradeList(in, parts)
-	case parts.data.IsObject():
-		return b.downgradeRun(in.Body, parts.data), nil
+	var e editor
+	var degradeEdits *editor
+	if b.policy == Degrade {
+		degradeEdits = &e
+	}
+	l, shape := readRunList(in.Body, degradeEdits)
+	switch shape {
+	case listBody:
+		return b.downgradeList(in, l, &e)
+	case runBody:
+		return b.downgradeRun(in.Body, gjson.Get(view(in.Body), "data")), nil
 	}
 	return Outcome{}, nil
 }
 
-// run is what the change needs to know of one run record.
-type run struct {
-	id  string
-	bad bool
-	// members are the run's top-level members; drop marks "ok" and
-	// "dataError" among them, for degrade.
-	members []span
-	drop    []bool
+// classify reads a run object's id and whether it is a BadRun: "ok" is false
+// or it has a "dataError" key. Asking gjson for an absent key reads every
+// member of the run, so each key is first looked for as text, which is much
+// faster; robot-server (Python's json.dumps) never escapes ASCII in a key.
+func classify(obj gjson.Result) (id string, bad bool) {
+	id = obj.Get("id").Str
+	if strings.Contains(obj.Raw, `"ok"`) && obj.Get("ok").Type == gjson.False {
+		return id, true
+	}
+	return id, strings.Contains(obj.Raw, `"dataError"`) && obj.Get("dataError").Exists()
 }
 
-// scanRun reads a run object's top-level members once. It reuses r's slices.
-func scanRun(obj gjson.Result, r *run) bool {
-	r.id, r.bad = "", false
-	r.drop = r.drop[:0]
-	var ok bool
-	r.members, ok = memberSpans(obj, r.members[:0], func(_ int, key, value gjson.Result) {
-		drop := false
-		switch key.Str {
-		case "id":
-			r.id = value.Str
-		case "ok":
-			drop = true
-			if value.Type == gjson.False {
-				r.bad = true
-			}
-		case "dataError":
-			drop, r.bad = true, true
-		}
-		r.drop = append(r.drop, drop)
+// degrade queues the removal of "ok" and "dataError" from a bad run, leaving
+// a plain run; ok is false when the run's members cannot be placed.
+func degrade(obj gjson.Result, e *editor) (ok bool) {
+	var drop []bool
+	members, ok := memberSpans(obj, nil, func(_ int, key, _ gjson.Result) {
+		drop = append(drop, key.Str == "ok" || key.Str == "dataError")
 	})
+	if ok {
+		e.removeItems(members, drop)
+	}
 	return ok
 }
 
-// degrade removes ok and dataError from a bad run, leaving a plain run.
-func (r *run) degrade(e *editor) { e.removeItems(r.members, r.drop) }
-
 // downgradeRun answers a single run ({"data": RUN}) per policy.
 func (b *BadRun) downgradeRun(body []byte, data gjson.Result) Outcome {
-	var r run
-	if !scanRun(data, &r) || !r.bad {
+	id, bad := classify(data)
+	if !bad {
 		return Outcome{}
 	}
 	switch b.policy {
 	case Hide:
-		return Outcome{Status: 404, Body: RunNotFound(r.id), ErrorBody: true,
+		return Outcome{Status: 404, Body: RunNotFound(id), ErrorBody: true,
 			Records: []Record{{Action: ActionHidden, Count: 1}}}
 	case Error:
 		return Outcome{Status: 500, Body: runDataError(data), ErrorBody: true,
 			Records: []Record{{Action: ActionErrored, Count: 1}}}
 	}
 	var e editor
-	r.degrade(&e)
+	if !degrade(data, &e) {
+		return Outcome{}
+	}
 	return Outcome{Body: e.apply(body), Records: []Record{{Action: ActionDegraded, Count: 1}}}
 }
 
