@@ -61,10 +61,10 @@ func (c *codec) decodeBody(body []byte, limit int64) ([]byte, error) {
 	return out, nil
 }
 
-func (c *codec) encodeBody(body []byte) ([]byte, error) {
+func (c *codec) encodeBody(body io.Reader) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := c.encode(&buf)
-	if _, err := zw.Write(body); err != nil {
+	if _, err := io.Copy(zw, body); err != nil {
 		return nil, err
 	}
 	if err := zw.Close(); err != nil {

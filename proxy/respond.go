@@ -80,7 +80,8 @@ func (p *Proxy) transform(resp *http.Response, ex *exchange) (errorBody bool, er
 		return false, nil
 	}
 	resp.Body.Close()
-	resp.Body = io.NopCloser(bytes.NewReader(raw))
+	// Unless a change gives a new body, the upstream's goes out as read.
+	resp.Body = &pooledBody{Reader: bytes.NewReader(raw), bufs: [2][]byte{raw}}
 	body := raw
 	if cod != nil {
 		if body, err = cod.decodeBody(raw, limit); err != nil {
@@ -113,25 +114,35 @@ func (p *Proxy) transform(resp *http.Response, ex *exchange) (errorBody bool, er
 			p.metrics.records.WithLabelValues(rec.Change, rec.Action).Add(float64(rec.Count))
 		}
 	}
+	if in.Fetched != nil && in.Fetched.Body != nil {
+		defer func() { resp.Body.(*pooledBody).bufs[1] = in.Fetched.Body }() // it may be the new body's source
+	}
+	if cod != nil {
+		defer releaseBody(body) // the decoded body is encoded again below, or not needed
+	}
 	if !out.Changed() {
 		return false, nil
 	}
 	ex.applied = applied
-	newBody := body
+	newBody, size := io.Reader(bytes.NewReader(body)), int64(len(body))
 	if out.Body != nil {
-		newBody = out.Body
+		// The change's body is mostly the upstream's bytes: stream it from
+		// them rather than copy it (raw goes back to the pool after sending).
+		newBody, size = out.Body.Reader(), int64(out.Body.Len())
 	}
 	if cod != nil {
-		if newBody, err = cod.encodeBody(newBody); err != nil {
+		encoded, err := cod.encodeBody(newBody)
+		if err != nil {
 			p.log.Warn("re-encoding failed; response passed through unchanged", "id", ex.id, "err", err)
 			p.skip(ex, skipEncoding)
 			ex.applied = nil
 			return false, nil
 		}
+		newBody, size = bytes.NewReader(encoded), int64(len(encoded))
 	}
-	resp.Body = io.NopCloser(bytes.NewReader(newBody))
-	resp.ContentLength = int64(len(newBody))
-	resp.Header.Set("Content-Length", strconv.Itoa(len(newBody)))
+	resp.Body = &pooledBody{Reader: newBody, bufs: [2][]byte{raw}}
+	resp.ContentLength = size
+	resp.Header.Set("Content-Length", strconv.FormatInt(size, 10))
 	resp.Header.Del("Etag")
 	resp.Header.Del("Content-Md5")
 	if out.Status != 0 {

@@ -128,17 +128,17 @@ func (b *BadRun) downgradeRun(body []byte, data gjson.Result) Outcome {
 	}
 	switch b.policy {
 	case Hide:
-		return Outcome{Status: 404, Body: RunNotFound(id), ErrorBody: true,
+		return Outcome{Status: 404, Body: BodyOf(RunNotFound(id)), ErrorBody: true,
 			Records: []Record{{Action: ActionHidden, Count: 1}}}
 	case Error:
-		return Outcome{Status: 500, Body: runDataError(data), ErrorBody: true,
+		return Outcome{Status: 500, Body: BodyOf(runDataError(data)), ErrorBody: true,
 			Records: []Record{{Action: ActionErrored, Count: 1}}}
 	}
 	var e editor
 	if !degrade(data, &e) {
 		return Outcome{}
 	}
-	return Outcome{Body: e.apply(body), Records: []Record{{Action: ActionDegraded, Count: 1}}}
+	return Outcome{Body: e.body(body), Records: []Record{{Action: ActionDegraded, Count: 1}}}
 }
 
 // runNotFoundTemplate is robot-server's 404 body for an unknown run, compact

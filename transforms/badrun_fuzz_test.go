@@ -67,7 +67,7 @@ func applyBadRun(t *testing.T, p Policy, method, path, query string, status int,
 		res.status = out.Status
 	}
 	if out.Body != nil {
-		res.body = out.Body
+		res.body = read(t, out.Body)
 	}
 	return res
 }

@@ -44,7 +44,7 @@ func (b *BadRun) downgradeList(in *Input, l runList, e *editor) (Outcome, error)
 		if e.empty() {
 			return Outcome{}, nil
 		}
-		return Outcome{Body: e.apply(in.Body), Records: []Record{{Action: ActionDegraded, Count: l.nBad}}}, nil
+		return Outcome{Body: e.body(in.Body), Records: []Record{{Action: ActionDegraded, Count: l.nBad}}}, nil
 	}
 	window := pageLength(in.Query)
 	src, fromFull := in.Body, false
@@ -89,7 +89,7 @@ func (b *BadRun) downgradeList(in *Input, l runList, e *editor) (Outcome, error)
 	if e.empty() && !fromFull {
 		return Outcome{}, nil
 	}
-	return Outcome{Body: e.apply(src), Records: []Record{{Action: ActionHidden, Count: l.nBad}}}, nil
+	return Outcome{Body: e.body(src), Records: []Record{{Action: ActionHidden, Count: l.nBad}}}, nil
 }
 
 // keepLastGood marks for dropping every good run but the last n (n < 0: all

@@ -48,7 +48,7 @@ type Fetched struct {
 // Outcome is what a change did to a response.
 type Outcome struct {
 	// Body is the new body; nil means unchanged.
-	Body []byte
+	Body *Body
 	// Status is the new status; 0 means unchanged.
 	Status int
 	// ErrorBody marks Body as a robot-server error envelope, so the proxy gives
@@ -140,7 +140,7 @@ func (p Plan) Apply(in Input) (out Outcome, applied []Change, err error) {
 		}
 		applied = append(applied, ch)
 		if o.Body != nil {
-			in.Body, out.Body = o.Body, o.Body
+			in.Body, out.Body = o.Body.Bytes(), o.Body
 		}
 		if o.Status != 0 {
 			in.Status, out.Status = o.Status, o.Status

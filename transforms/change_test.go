@@ -39,7 +39,7 @@ func (f *fakeChange) Downgrade(in *Input) (Outcome, error) {
 		return *f.outcome, nil
 	}
 	b := string(in.Body)
-	return Outcome{Body: []byte(b[:len(b)-1] + f.name + `"`), Records: []Record{{Action: f.name, Count: 1}}}, nil
+	return Outcome{Body: BodyOf([]byte(b[:len(b)-1] + f.name + `"`)), Records: []Record{{Action: f.name, Count: 1}}}, nil
 }
 
 func names(cs []Change) string {
@@ -166,8 +166,8 @@ func TestPlanApply(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if string(out.Body) != `"cba"` || names(applied) != "c b a" {
-			t.Errorf("body %s, applied %q; want \"cba\" by c b a", out.Body, names(applied))
+		if string(read(t, out.Body)) != `"cba"` || names(applied) != "c b a" {
+			t.Errorf("body %s, applied %q; want \"cba\" by c b a", read(t, out.Body), names(applied))
 		}
 		if len(out.Records) != 3 || out.Records[0].Action != "c" {
 			t.Errorf("records %v", out.Records)
@@ -175,13 +175,13 @@ func TestPlanApply(t *testing.T) {
 	})
 	t.Run("stops at an error answer", func(t *testing.T) {
 		p := NewChain(&fakeChange{name: "a", ver: "5"},
-			&fakeChange{name: "err", ver: "6", outcome: &Outcome{Status: 404, Body: []byte(`{}`), ErrorBody: true}}).Plan(v("3"), "GET", "/x")
+			&fakeChange{name: "err", ver: "6", outcome: &Outcome{Status: 404, Body: BodyOf([]byte(`{}`)), ErrorBody: true}}).Plan(v("3"), "GET", "/x")
 		out, applied, err := p.Apply(Input{Status: 200, Body: []byte(`""`)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if out.Status != 404 || !out.ErrorBody || string(out.Body) != `{}` || names(applied) != "err" {
-			t.Errorf("got %d %s errorBody=%t applied %q", out.Status, out.Body, out.ErrorBody, names(applied))
+		if out.Status != 404 || !out.ErrorBody || string(read(t, out.Body)) != `{}` || names(applied) != "err" {
+			t.Errorf("got %d %s errorBody=%t applied %q", out.Status, read(t, out.Body), out.ErrorBody, names(applied))
 		}
 	})
 	t.Run("returns a fetch request", func(t *testing.T) {

@@ -72,21 +72,14 @@ func (e *editor) removeItems(items []span, drop []bool) {
 
 func (e *editor) empty() bool { return len(e.edits) == 0 }
 
-// apply returns src with the edits made, in a new slice.
-func (e *editor) apply(src []byte) []byte {
+// body is src with the edits made, as a Body that shares src's bytes.
+func (e *editor) body(src []byte) *Body {
 	slices.SortFunc(e.edits, func(a, b edit) int { return cmp.Compare(a.start, b.start) })
 	size := len(src)
 	for _, ed := range e.edits {
 		size += len(ed.repl) - (ed.end - ed.start)
 	}
-	out := make([]byte, 0, size)
-	pos := 0
-	for _, ed := range e.edits {
-		out = append(out, src[pos:ed.start]...)
-		out = append(out, ed.repl...)
-		pos = ed.end
-	}
-	return append(out, src[pos:]...)
+	return &Body{src: src, edits: e.edits, size: size}
 }
 
 // memberSpans lists the members of a JSON object (from a view) from key to

@@ -44,7 +44,7 @@ func downgradeLikeProxy(t *testing.T, p Plan, up []recorded.Exchange, x *recorde
 		status = out.Status
 	}
 	if out.Body != nil {
-		body = out.Body
+		body = read(t, out.Body)
 	}
 	return status, body
 }

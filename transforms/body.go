@@ -1,0 +1,81 @@
+package transforms
+
+import "io"
+
+// Body is a response body a change produced. A list change makes its new
+// body out of the upstream's bytes with a few spans cut or replaced; Body
+// keeps it that way, so the proxy streams it without first copying a
+// multi-megabyte body into a second buffer.
+type Body struct {
+	src   []byte
+	edits []edit // sorted, non-overlapping
+	size  int
+}
+
+// BodyOf is a Body holding exactly b.
+func BodyOf(b []byte) *Body { return &Body{src: b, size: len(b)} }
+
+// Len is the body's length in bytes.
+func (b *Body) Len() int { return b.size }
+
+// Bytes returns the body as one slice: its source when nothing was edited,
+// else a new copy.
+func (b *Body) Bytes() []byte {
+	if len(b.edits) == 0 {
+		return b.src
+	}
+	out := make([]byte, 0, b.size)
+	pos := 0
+	for _, ed := range b.edits {
+		out = append(out, b.src[pos:ed.start]...)
+		out = append(out, ed.repl...)
+		pos = ed.end
+	}
+	return append(out, b.src[pos:]...)
+}
+
+// Reader reads the body piece by piece.
+func (b *Body) Reader() io.Reader { return &bodyReader{b: b} }
+
+// bodyReader walks the pieces: the source up to edit 0, edit 0's
+// replacement, the source up to edit 1, …, the source's tail.
+type bodyReader struct {
+	b     *Body
+	piece int // 2k: source before edit k (or the tail); 2k+1: edit k's replacement
+	off   int // bytes of the current piece already read
+}
+
+func (r *bodyReader) current() []byte {
+	k := r.piece / 2
+	if r.piece%2 == 1 {
+		return []byte(r.b.edits[k].repl)
+	}
+	start := 0
+	if k > 0 {
+		start = r.b.edits[k-1].end
+	}
+	if k < len(r.b.edits) {
+		return r.b.src[start:r.b.edits[k].start]
+	}
+	return r.b.src[start:]
+}
+
+func (r *bodyReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		if r.piece > 2*len(r.b.edits) {
+			break
+		}
+		cur := r.current()
+		c := copy(p[n:], cur[r.off:])
+		n += c
+		r.off += c
+		if r.off == len(cur) {
+			r.piece, r.off = r.piece+1, 0
+		}
+	}
+	if n == 0 && len(p) > 0 {
+		return 0, io.EOF
+	}
+	return n, nil
+}

@@ -1,0 +1,63 @@
+package transforms
+
+import (
+	"bytes"
+	"io"
+	"testing"
+	"testing/iotest"
+)
+
+// read returns a change's body as the proxy sends it, through Reader, and
+// checks that Bytes and Len agree with it.
+func read(t testing.TB, b *Body) []byte {
+	t.Helper()
+	if b == nil {
+		return nil
+	}
+	got, err := io.ReadAll(b.Reader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, b.Bytes()) || len(got) != b.Len() {
+		t.Fatalf("Reader gave %d bytes %q; Bytes gave %q; Len %d", len(got), got, b.Bytes(), b.Len())
+	}
+	return got
+}
+
+func TestBodyPieces(t *testing.T) {
+	src := []byte(`{"data": [1, 2, 3], "meta": {"totalLength": 3}}`)
+	tests := []struct {
+		name  string
+		edits func(e *editor)
+		want  string
+	}{
+		{"no edits", func(*editor) {}, string(src)},
+		{"edits out of order", func(e *editor) {
+			total := bytes.Index(src, []byte("3}"))
+			e.replace(span{total, total + 1}, "10")
+			e.delete(span{11, 14})
+			e.replace(span{0, 1}, "{ ")
+		}, `{ "data": [1, 3], "meta": {"totalLength": 10}}`},
+		{"everything replaced", func(e *editor) { e.replace(span{0, len(src)}, "{}") }, `{}`},
+		{"edit at the very end", func(e *editor) { e.replace(span{len(src) - 1, len(src)}, "}\n") }, string(src) + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var e editor
+			tt.edits(&e)
+			orig := bytes.Clone(src)
+			b := e.body(src)
+			if got := string(read(t, b)); got != tt.want {
+				t.Fatalf("got  %s\nwant %s", got, tt.want)
+			}
+			if !bytes.Equal(src, orig) {
+				t.Fatal("the edits changed their source")
+			}
+			// One byte at a time must give the same bytes.
+			one, err := io.ReadAll(iotest.OneByteReader(b.Reader()))
+			if err != nil || string(one) != tt.want {
+				t.Fatalf("one byte at a time: %q, %v", one, err)
+			}
+		})
+	}
+}
