@@ -10,11 +10,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"otcompat/fixtures"
+	"otcompat/fixtures/cassette"
 	"otcompat/proxy"
 )
 
 func newDemoCmd() *cobra.Command {
 	var o proxyOptions
+	var cassetteDir string
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the proxy in front of the built-in fake robot-server, to try it with curl",
@@ -23,22 +25,32 @@ func newDemoCmd() *cobra.Command {
 			if err := o.validate(); err != nil {
 				return err
 			}
-			return failed(runDemo(c.Context(), &o))
+			upstream, what := fixtures.NewServer(fixtures.Default()), "a fake robot-server with BadRuns"
+			if cassetteDir != "" {
+				rep, err := loadReplayer(cassetteDir, cassette.MatchAll, o.logger())
+				if err != nil {
+					return err
+				}
+				upstream, what = rep, "a replay of the recording "+cassetteDir
+			}
+			return failed(runDemo(c.Context(), &o, upstream, what))
 		},
 	}
 	o.register(c.Flags())
+	c.Flags().StringVar(&cassetteDir, "cassette", "", "serve a recording (from otcompat record) as the upstream instead of the built-in run store")
 	withEnvHelp(c.Flags())
 	return c
 }
 
-// runDemo starts the fixture run store on a private loopback port, the proxy
-// in front of it, and tells the user how to try both kinds of client.
-func runDemo(ctx context.Context, o *proxyOptions) error {
+// runDemo starts the upstream (the fixture run store, or a replay) on a
+// private loopback port, the proxy in front of it, and tells the user how to
+// try both kinds of client.
+func runDemo(ctx context.Context, o *proxyOptions, upstream http.Handler, what string) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	store := proxy.NewServer(fixtures.NewServer(fixtures.Default()), o.logger())
+	store := proxy.NewServer(upstream, o.logger())
 	go func() { _ = store.Serve(ln) }()
 	defer store.Close()
 
@@ -48,7 +60,7 @@ func runDemo(ctx context.Context, o *proxyOptions) error {
 	}
 	return o.serve(ctx, up, func(listen, admin net.Addr) {
 		base := urlFor(listen)
-		fmt.Fprintf(os.Stdout, "otcompat demo: a fake robot-server with BadRuns is at http://%s; the proxy is at %s\n", ln.Addr(), base)
+		fmt.Fprintf(os.Stdout, "otcompat demo: %s is at http://%s; the proxy is at %s\n", what, ln.Addr(), base)
 		fmt.Fprintf(os.Stdout, "\nAn old client (the Opentrons App sends version 3) gets no BadRuns:\n  %s\n", curlLine(listen, "3"))
 		fmt.Fprintf(os.Stdout, "\nA new client (* is the newest version) gets every run, BadRuns included:\n  %s\n", curlLine(listen, "*"))
 		if admin != nil {

@@ -74,6 +74,7 @@ underscores); a flag on the command line beats its variable.`,
 		return fmt.Errorf("%s: %v (see '%s --help')", c.CommandPath(), err, c.CommandPath())
 	})
 	root.AddCommand(newServeCmd(), newDemoCmd(), newFixturesCmd())
+	root.AddCommand(newCompareCmd(), newRecordCmd(), newReplayCmd())
 	// Environment variables fill every flag the command line left unset.
 	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return applyEnv(c) }
 	return root
