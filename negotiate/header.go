@@ -3,6 +3,7 @@
 package negotiate
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -56,9 +57,13 @@ func Parse(values []string) Requested {
 	return Requested{Kind: Number, N: n}
 }
 
+// Saturated stands for every integer too large to matter (even on 32-bit
+// ARM boards): any version or page length at or above it.
+const Saturated = math.MaxInt32
+
 // ParseInt parses s as Python's int(s) would for a base-10 literal, as
 // robot-server (pydantic) reads integer headers and query parameters.
-// Values too large for an int saturate: they are all "newer than anything".
+// Values at or above Saturated read as Saturated.
 func ParseInt(s string) (int, bool) {
 	s = strings.TrimSpace(s)
 	neg := false
@@ -84,10 +89,10 @@ func ParseInt(s string) (int, bool) {
 			return 0, false
 		}
 		prevUnderscore = false
-		if n < (1<<31)/10 {
+		if n < Saturated/10 {
 			n = n*10 + int(c-'0')
 		} else {
-			n = 1 << 31
+			n = Saturated
 		}
 	}
 	if neg {

@@ -28,7 +28,7 @@ func TestParse(t *testing.T) {
 		{"double underscore", []string{"1__0"}, Requested{Kind: Invalid}},
 		{"trailing underscore", []string{"10_"}, Requested{Kind: Invalid}},
 		{"huge", []string{"1337"}, Requested{Kind: Number, N: 1337}},
-		{"overflow saturates", []string{strings.Repeat("9", 40)}, Requested{Kind: Number, N: 1 << 31}},
+		{"overflow saturates", []string{strings.Repeat("9", 40)}, Requested{Kind: Number, N: Saturated}},
 		{"word", []string{"abc"}, Requested{Kind: Invalid}},
 		{"decimal", []string{"3.5"}, Requested{Kind: Invalid}},
 		{"decimal zero", []string{"3.0"}, Requested{Kind: Invalid}},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net"
 	"net/http"
@@ -177,7 +178,11 @@ func (p *Proxy) fetch(out *http.Request, path string, ex *exchange) *transforms.
 	}
 	resp, err := p.transport.RoundTrip(req)
 	if err != nil {
-		p.log.Warn("fetch for a version change failed", "id", ex.id, "path", path, "err", err)
+		level := slog.LevelWarn
+		if out.Context().Err() != nil {
+			level = slog.LevelDebug // the client went away
+		}
+		p.log.Log(out.Context(), level, "fetch for a version change failed", "id", ex.id, "path", path, "err", err)
 		p.metrics.upstreamFetches.WithLabelValues("failed").Inc()
 		return failed
 	}

@@ -67,8 +67,8 @@ func (u *Upstream) Transport(headerTimeout time.Duration) *http.Transport {
 		ResponseHeaderTimeout: headerTimeout,
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,
-		WriteBufferSize:       32 << 10,
-		ReadBufferSize:        32 << 10,
+		// Default 4 KiB connection buffers: large bodies bypass them (the
+		// copy buffer is 32 KiB), and bigger ones cost memory per connection.
 	}
 	if u.Socket != "" {
 		sock := u.Socket
