@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
@@ -266,26 +265,12 @@ const recordings = "../testdata/recordings/robot-server-badruns"
 // its bad runs were deleted, new clients exactly what it answered with them.
 func TestRecordedRobotServer(t *testing.T) {
 	t.Parallel()
-	upRecords, err := recorded.Load(filepath.Join(recordings, "upstream"))
+	sc, err := recorded.LoadScenario(recordings)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := recorded.Load(filepath.Join(recordings, "expected-hide"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The replay matches the request's Opentrons-Version and the proxy
-	// forwards each client's own: serve every version from the "3" records.
-	var replay []recorded.Exchange
-	for _, x := range upRecords {
-		if x.Version != "3" {
-			continue
-		}
-		for _, v := range append(slices.Clone(oldClients), newClients...) {
-			x.Version = v
-			replay = append(replay, x)
-		}
-	}
+	upRecords, want := sc.Upstream, sc.ExpectedHide
+	replay := recorded.AsVersions(upRecords, "3", append(slices.Clone(oldClients), newClients...)...)
 	up := startUpstream(t, recorded.Handler(replay), false)
 	p := startProxy(t, up.flag)
 

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"github.com/hashicorp/go-version"
@@ -72,26 +71,12 @@ func get(t *testing.T, url, version string) (*http.Response, []byte) {
 // bytes the server answered once the bad runs were deleted, new clients the
 // upstream's own bytes.
 func TestRecordedRobotServerThroughProxy(t *testing.T) {
-	up, err := recorded.Load(filepath.Join(recordings, "upstream"))
+	sc, err := recorded.LoadScenario(recordings)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := recorded.Load(filepath.Join(recordings, "expected-hide"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The replay answers by the recorded version; the proxy forwards each
-	// client's own header, so serve every client version from the "3" records.
-	var replay []recorded.Exchange
-	for _, x := range up {
-		if x.Version != "3" {
-			continue
-		}
-		for _, v := range []string{"2", "3", "4", "5", "*"} {
-			x.Version = v
-			replay = append(replay, x)
-		}
-	}
+	up, want := sc.Upstream, sc.ExpectedHide
+	replay := recorded.AsVersions(up, "3", "2", "3", "4", "5", "*")
 	_, srv := newTestProxy(t, recorded.Handler(replay), transforms.Hide)
 
 	for _, w := range want {

@@ -3,7 +3,6 @@ package transforms
 import (
 	"bytes"
 	"net/url"
-	"path/filepath"
 	"testing"
 
 	"github.com/hashicorp/go-version"
@@ -53,14 +52,11 @@ func downgradeLikeProxy(t *testing.T, p Plan, up []recorded.Exchange, x *recorde
 // robot-server, that an old client gets exactly what the server answered
 // once the bad runs were really deleted, and a new client the upstream bytes.
 func TestRecordedRobotServerHide(t *testing.T) {
-	up, err := recorded.Load(filepath.Join(recordings, "upstream"))
+	sc, err := recorded.LoadScenario(recordings)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := recorded.Load(filepath.Join(recordings, "expected-hide"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	up, want := sc.Upstream, sc.ExpectedHide
 	chain := NewChain(NewBadRun(version.Must(version.NewVersion("5")), Hide))
 	compared := 0
 	for _, w := range want {
