@@ -55,6 +55,7 @@ func (p *Proxy) record(c echo.Context, ex *exchange) {
 		slog.String("requested", ex.requested),
 		slog.String("served", ex.served),
 		slog.String("applied", ex.appliedNames()),
+		slog.String("unchanged_because", ex.skipped),
 		slog.Int("status", status),
 		slog.Int64("bytes", res.Size),
 		slog.Duration("duration", elapsed),

@@ -19,7 +19,6 @@ type exchange struct {
 	applied   []transforms.Change
 	skipped   string // why a planned change was not made
 	explain   bool
-	fetched   bool
 }
 
 type exchangeKey struct{}

@@ -26,9 +26,7 @@ const (
 	skipNotJSON   = "not_json"
 	skipTooLarge  = "too_large"
 	skipEncoding  = "unsupported_encoding"
-	skipBadBody   = "bad_body"
 	skipChangeErr = "change_error"
-	skipFetch     = "fetch_failed"
 )
 
 func newMetrics() *Metrics {

@@ -165,7 +165,6 @@ func (p *Proxy) skip(ex *exchange, reason string) {
 // fetch GETs a path a change asked for, with the client's forwarded headers.
 // A failure is handed to the change as a 502, so it decides with what it has.
 func (p *Proxy) fetch(out *http.Request, path string, ex *exchange) *transforms.Fetched {
-	ex.fetched = true
 	failed := &transforms.Fetched{Path: path, Status: http.StatusBadGateway}
 	req, err := http.NewRequestWithContext(out.Context(), http.MethodGet, p.cfg.Upstream.URL.String()+path, nil)
 	if err != nil {
