@@ -124,6 +124,11 @@ type Plan []Change
 // changes that altered the response.
 func (p Plan) Apply(in Input) (out Outcome, applied []Change, err error) {
 	for _, ch := range p {
+		if out.Body != nil {
+			// Only a change that follows another reads its body as one
+			// slice; the last change's body streams from its pieces.
+			in.Body = out.Body.Bytes()
+		}
 		o, err := ch.Downgrade(&in)
 		if err != nil {
 			return out, applied, err
@@ -140,7 +145,7 @@ func (p Plan) Apply(in Input) (out Outcome, applied []Change, err error) {
 		}
 		applied = append(applied, ch)
 		if o.Body != nil {
-			in.Body, out.Body = o.Body.Bytes(), o.Body
+			out.Body = o.Body
 		}
 		if o.Status != 0 {
 			in.Status, out.Status = o.Status, o.Status
