@@ -1,7 +1,9 @@
 package transforms
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 )
 
 // A validating JSON scanner that reads a body once. gjson validates in one
@@ -115,11 +117,28 @@ var stopsString = func() (t [256]bool) {
 	return t
 }()
 
+// Eight bytes at a time, a string's plain content is recognised with the
+// "has a zero byte" and "has a byte below n" bit tricks (SWAR); the lowest
+// flagged byte is always a real quote, backslash or control character.
+const (
+	swarOnes  = 0x0101010101010101
+	swarHighs = 0x8080808080808080
+)
+
 // str validates the string starting at i (at its opening quote).
 func (s *scanner) str(i int) (int, bool) {
 	b := s.b
 	i++
 	for {
+		for i+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[i:])
+			q, bs := x^(swarOnes*'"'), x^(swarOnes*'\\')
+			if m := ((q - swarOnes) &^ q) | ((bs - swarOnes) &^ bs) | ((x - swarOnes*0x20) &^ x); m&swarHighs != 0 {
+				i += bits.TrailingZeros64(m&swarHighs) / 8
+				break
+			}
+			i += 8
+		}
 		for i < len(b) && !stopsString[b[i]] {
 			i++
 		}
