@@ -60,9 +60,12 @@ func New(cfg Config) *Proxy {
 		metrics:   newMetrics(),
 	}
 	p.rp = &httputil.ReverseProxy{
-		Rewrite:        p.rewrite,
-		Transport:      p.transport,
-		FlushInterval:  -1, // flush as bytes arrive: long polls and streams reach the client at once
+		Rewrite:   p.rewrite,
+		Transport: p.transport,
+		// Bytes are written on as they arrive and flushed within 5 ms:
+		// flushing after every read cost a syscall per chunk. Bodies of
+		// unknown length and event streams are still flushed at once.
+		FlushInterval:  5 * time.Millisecond,
 		BufferPool:     copyBuffers,
 		ModifyResponse: p.modifyResponse,
 		ErrorHandler:   p.upstreamError,

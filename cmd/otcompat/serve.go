@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -31,10 +32,13 @@ type proxyOptions struct {
 	upstreamTimeout time.Duration
 	shutdownTimeout time.Duration
 	pprof           bool
+	memoryLimit     int64
+	flags           *pflag.FlagSet
 	logOptions
 }
 
 func (o *proxyOptions) register(fs *pflag.FlagSet) {
+	o.flags = fs
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:31960", "address to serve clients on: host:port or unix:/path")
 	fs.StringVar(&o.adminListen, "admin-listen", "127.0.0.1:31961", `address of /healthz, /readyz and /metrics: host:port or unix:/path; "" disables it`)
 	fs.StringVar(&o.badrunVersion, "badrun-version", "5", "API version that introduced BadRuns: clients sending it or newer, or *, see them")
@@ -43,6 +47,7 @@ func (o *proxyOptions) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.upstreamTimeout, "upstream-timeout", 0, "longest wait for the upstream's response headers before a 504 (0: no limit, for long polls)")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
 	fs.BoolVar(&o.pprof, "pprof", false, "serve /debug/pprof/ on the admin listener")
+	fs.Int64Var(&o.memoryLimit, "memory-limit", 48<<20, "soft limit of the Go heap in bytes, so memory stays small under bursts of large run lists (0: none; GOMEMLIMIT, when set, wins over the default)")
 	o.logOptions.register(fs)
 }
 
@@ -73,6 +78,9 @@ func (o *proxyOptions) validate() error {
 		if err := proxy.CheckAddr(o.adminListen); err != nil {
 			return fmt.Errorf("--admin-listen: %v", err)
 		}
+	}
+	if o.memoryLimit < 0 {
+		return fmt.Errorf("--memory-limit %d: must not be negative", o.memoryLimit)
 	}
 	if o.upstreamTimeout < 0 || o.shutdownTimeout < 0 {
 		return errors.New("--upstream-timeout and --shutdown-timeout must not be negative")
@@ -112,6 +120,7 @@ func newServeCmd() *cobra.Command {
 // listeners are open.
 func (o *proxyOptions) serve(ctx context.Context, up *proxy.Upstream, ready func(listen, admin net.Addr)) error {
 	log := o.logger()
+	o.applyMemoryLimit()
 	chain, err := o.chain()
 	if err != nil {
 		return err
@@ -178,4 +187,17 @@ func serveUntilSignal(ctx context.Context, servers []*http.Server, listeners []n
 		err = nil
 	}
 	return err
+}
+
+// applyMemoryLimit sets the Go runtime's soft memory limit: the garbage
+// collector then works harder as the heap nears it, instead of letting a burst
+// of multi-megabyte run lists double the process's memory. GOMEMLIMIT in the
+// environment keeps precedence over the default, not over the flag.
+func (o *proxyOptions) applyMemoryLimit() {
+	if _, env := os.LookupEnv("GOMEMLIMIT"); env && !o.flags.Changed("memory-limit") {
+		return
+	}
+	if o.memoryLimit > 0 {
+		debug.SetMemoryLimit(o.memoryLimit)
+	}
 }
