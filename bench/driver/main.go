@@ -788,7 +788,7 @@ func (d *driver) table() string {
 			r.body.name, r.clientLabel(), target, r.body.conns, res.medianRPS(), 100*(hi-lo)/res.medianRPS(),
 			fmtDur(res.p50), fmtDur(res.p99), cpu, mb(res.peakRSS), ratio(r, nginx), ratio(r, naive), res.load)
 	}
-	sb.WriteString("\nTargets (issue 2):\n\n")
+	sb.WriteString("\nTargets:\n\n")
 	for _, t := range []string{"otcompat", "otcompat-warn", "otcompat-b"} {
 		b57, b3m, b5m := d.bodies[0], d.bodies[1], d.bodies[2]
 		check := func(what string, r, ref *row, want float64, rssMax float64) {
