@@ -234,19 +234,26 @@ func (s *scanner) members(i int, field func(m jsonMember) (int, bool)) (int, boo
 		if !ok {
 			return end, false
 		}
-		i = s.skipSpace(end)
-		if i >= len(s.b) {
-			return i, false
-		}
-		switch s.b[i] {
-		case ',':
-			i = s.skipSpace(i + 1)
-		case '}':
-			return i + 1, true
-		default:
-			return i, false
+		var more bool
+		if i, more, ok = s.afterItem(end, '}'); !more {
+			return i, ok
 		}
 	}
+}
+
+// afterItem reads what follows an object member or array element ending at
+// end: a comma and the next item's start (more), or the closing byte.
+func (s *scanner) afterItem(end int, closing byte) (i int, more, ok bool) {
+	i = s.skipSpace(end)
+	switch {
+	case i >= len(s.b):
+		return i, false, false
+	case s.b[i] == ',':
+		return s.skipSpace(i + 1), true, true
+	case s.b[i] == closing:
+		return i + 1, false, true
+	}
+	return i, false, false
 }
 
 func hasEscape(b []byte) bool {
@@ -285,17 +292,9 @@ func (s *scanner) elements(i int, elem func(start int) (int, bool)) (int, bool) 
 		if !ok {
 			return end, false
 		}
-		i = s.skipSpace(end)
-		if i >= len(s.b) {
-			return i, false
-		}
-		switch s.b[i] {
-		case ',':
-			i = s.skipSpace(i + 1)
-		case ']':
-			return i + 1, true
-		default:
-			return i, false
+		var more bool
+		if i, more, ok = s.afterItem(end, ']'); !more {
+			return i, ok
 		}
 	}
 }
