@@ -171,8 +171,12 @@ func jsonString(raw string) string {
 	return inner
 }
 
-// state says whether the list shows the run id, and if it is bad.
+// state says whether the list shows the run id, and if it is bad. No id
+// (no current link) names no run, not even one written without an id.
 func (l *runList) state(id string) (found, bad bool) {
+	if id == "" {
+		return false, false
+	}
 	for i, rid := range l.ids {
 		if rid == id {
 			return true, l.bad[i]
