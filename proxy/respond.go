@@ -73,7 +73,7 @@ func (p *Proxy) transform(resp *http.Response, ex *exchange) (errorBody bool, er
 	}
 	raw, complete, err := readLimited(resp.Body, limit, resp.ContentLength)
 	if err != nil {
-		return false, fmt.Errorf("%w: %v", errUpstreamBody, err)
+		return false, fmt.Errorf("%w: %w", errUpstreamBody, err)
 	}
 	if !complete {
 		resp.Body = streamRest(raw, resp.Body)
@@ -165,11 +165,18 @@ func (p *Proxy) skip(ex *exchange, reason string) {
 // fetch GETs a path a change asked for, with the client's forwarded headers.
 // A failure is handed to the change as a 502, so it decides with what it has.
 func (p *Proxy) fetch(out *http.Request, path string, ex *exchange) *transforms.Fetched {
-	failed := &transforms.Fetched{Path: path, Status: http.StatusBadGateway}
+	fail := func(err error) *transforms.Fetched {
+		level := slog.LevelWarn
+		if out.Context().Err() != nil {
+			level = slog.LevelDebug // the client went away
+		}
+		p.log.Log(out.Context(), level, "fetch for a version change failed", "id", ex.id, "path", path, "err", err)
+		p.metrics.upstreamFetches.WithLabelValues("failed").Inc()
+		return &transforms.Fetched{Path: path, Status: http.StatusBadGateway}
+	}
 	req, err := http.NewRequestWithContext(out.Context(), http.MethodGet, p.cfg.Upstream.URL.String()+path, nil)
 	if err != nil {
-		p.metrics.upstreamFetches.WithLabelValues("failed").Inc()
-		return failed
+		return fail(err)
 	}
 	req.Header = out.Header.Clone()
 	for _, k := range []string{"Content-Length", "Content-Type", "Content-Encoding", "Expect", "Transfer-Encoding"} {
@@ -177,13 +184,7 @@ func (p *Proxy) fetch(out *http.Request, path string, ex *exchange) *transforms.
 	}
 	resp, err := p.transport.RoundTrip(req)
 	if err != nil {
-		level := slog.LevelWarn
-		if out.Context().Err() != nil {
-			level = slog.LevelDebug // the client went away
-		}
-		p.log.Log(out.Context(), level, "fetch for a version change failed", "id", ex.id, "path", path, "err", err)
-		p.metrics.upstreamFetches.WithLabelValues("failed").Inc()
-		return failed
+		return fail(err)
 	}
 	defer resp.Body.Close()
 	body, complete, err := readLimited(resp.Body, p.cfg.MaxTransformBytes, resp.ContentLength)
@@ -198,9 +199,7 @@ func (p *Proxy) fetch(out *http.Request, path string, ex *exchange) *transforms.
 		}
 	}
 	if err != nil {
-		p.log.Warn("fetch for a version change failed", "id", ex.id, "path", path, "err", err)
-		p.metrics.upstreamFetches.WithLabelValues("failed").Inc()
-		return failed
+		return fail(err)
 	}
 	p.metrics.upstreamFetches.WithLabelValues("ok").Inc()
 	return &transforms.Fetched{Path: path, Status: resp.StatusCode, Body: body}
