@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -35,6 +36,15 @@ type framingConn struct {
 	net.Conn
 	f       framing
 	refused bool
+}
+
+// ReadFrom lets the server splice a body from another socket into this one:
+// the guard only follows what is read.
+func (c *framingConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{c.Conn}, r)
 }
 
 func (c *framingConn) Read(p []byte) (int, error) {

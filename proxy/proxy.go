@@ -43,6 +43,7 @@ type Proxy struct {
 	rp        *httputil.ReverseProxy
 	metrics   *Metrics
 	echo      *echo.Echo
+	direct    *directPool // nil: every request takes the reverse proxy
 }
 
 // New builds a Proxy from cfg.
@@ -58,6 +59,7 @@ func New(cfg Config) *Proxy {
 		log:       cfg.Logger,
 		transport: cfg.Upstream.Transport(cfg.UpstreamTimeout),
 		metrics:   newMetrics(),
+		direct:    newDirectPool(cfg.Upstream),
 	}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:   p.rewrite,
@@ -82,7 +84,12 @@ func (p *Proxy) Metrics() *Metrics { return p.metrics }
 func (p *Proxy) Handler() http.Handler { return p.echo }
 
 // Close releases idle upstream connections.
-func (p *Proxy) Close() { p.transport.CloseIdleConnections() }
+func (p *Proxy) Close() {
+	p.transport.CloseIdleConnections()
+	if p.direct != nil {
+		p.direct.closeIdle()
+	}
+}
 
 // NewServer returns an http.Server for h with the limits a proxy facing
 // clients needs: slow or oversized headers are cut off and idle keep-alive
@@ -158,6 +165,10 @@ func (p *Proxy) forward(c echo.Context) error {
 		ex.plan = p.cfg.Chain.Plan(client, r.Method, r.URL.Path)
 	}
 	ex.explain = r.Header.Get("Otcompat-Explain") == "1"
+	if p.directEligible(r) {
+		p.serveDirect(c, r, ex)
+		return nil
+	}
 	p.rp.ServeHTTP(interim{c.Response()}, r)
 	return nil
 }

@@ -1,0 +1,329 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// The direct path serves body-less GET and HEAD requests (nearly all of an
+// API client's traffic) over pooled HTTP/1.1 connections to a plain-HTTP
+// upstream, without httputil.ReverseProxy and http.Transport. Those cost a
+// goroutine hand-off per request and a copy of every body through a buffer;
+// here a pass-through body of known length goes from the upstream's socket to
+// the client's with splice(2). Uploads, upgrades, 100-continue and https
+// upstreams keep the reverse proxy.
+
+// directPool keeps idle connections to the upstream.
+type directPool struct {
+	dial    func(ctx context.Context) (net.Conn, error)
+	mu      sync.Mutex
+	idle    []*upstreamConn
+	maxIdle int
+}
+
+type upstreamConn struct {
+	net.Conn
+	br *bufio.Reader
+	bw *bufio.Writer
+}
+
+func newDirectPool(u *Upstream) *directPool {
+	if u.URL.Scheme != "http" {
+		return nil
+	}
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	network, addr := "tcp", u.URL.Host
+	if u.Socket != "" {
+		network, addr = "unix", u.Socket
+	}
+	return &directPool{
+		dial:    func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, network, addr) },
+		maxIdle: 256,
+	}
+}
+
+// get returns an idle connection (reused true) or a new one.
+func (dp *directPool) get(ctx context.Context) (uc *upstreamConn, reused bool, err error) {
+	dp.mu.Lock()
+	if n := len(dp.idle); n > 0 {
+		uc = dp.idle[n-1]
+		dp.idle = dp.idle[:n-1]
+		dp.mu.Unlock()
+		return uc, true, nil
+	}
+	dp.mu.Unlock()
+	c, err := dp.dial(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	return &upstreamConn{Conn: c, br: bufio.NewReaderSize(c, 16<<10), bw: bufio.NewWriterSize(c, 4<<10)}, false, nil
+}
+
+func (dp *directPool) put(uc *upstreamConn) {
+	dp.mu.Lock()
+	if len(dp.idle) < dp.maxIdle {
+		dp.idle = append(dp.idle, uc)
+		uc = nil
+	}
+	dp.mu.Unlock()
+	if uc != nil {
+		uc.Close()
+	}
+}
+
+func (dp *directPool) closeIdle() {
+	dp.mu.Lock()
+	idle := dp.idle
+	dp.idle = nil
+	dp.mu.Unlock()
+	for _, uc := range idle {
+		uc.Close()
+	}
+}
+
+// directEligible reports whether a request can take the direct path.
+func (p *Proxy) directEligible(r *http.Request) bool {
+	return p.direct != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		r.ContentLength == 0 && len(r.TransferEncoding) == 0 &&
+		r.Header.Get("Upgrade") == "" && r.Header.Get("Expect") == "" && r.ProtoMajor == 1
+}
+
+// hopHeaders are the hop-by-hop headers (RFC 9110, 7.6.1) a proxy must not forward.
+var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+// removeHopHeaders deletes the hop-by-hop headers and those Connection names.
+func removeHopHeaders(h http.Header) {
+	for _, v := range h["Connection"] {
+		for _, name := range strings.Split(v, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				h.Del(name)
+			}
+		}
+	}
+	for _, name := range hopHeaders {
+		h.Del(name)
+	}
+}
+
+// outboundHeader is the header the upstream gets: the client's end-to-end
+// headers, X-Forwarded-* appended, the request id, no explain header.
+func (p *Proxy) outboundHeader(r *http.Request, ex *exchange) http.Header {
+	h := r.Header.Clone()
+	removeHopHeaders(h)
+	h.Del("Otcompat-Explain")
+	h.Del("Forwarded")
+	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		if prior := h.Values("X-Forwarded-For"); len(prior) > 0 {
+			ip = strings.Join(prior, ", ") + ", " + ip
+		}
+		h.Set("X-Forwarded-For", ip)
+	}
+	h.Set("X-Forwarded-Host", r.Host)
+	proto := "http"
+	if r.TLS != nil {
+		proto = "https"
+	}
+	h.Set("X-Forwarded-Proto", proto)
+	h.Set(echo.HeaderXRequestID, ex.id)
+	return h
+}
+
+// errStaleConn marks a reused connection the upstream had closed before our
+// request reached it: safe to retry on a new one (GET and HEAD are idempotent).
+var errStaleConn = errors.New("reused upstream connection was closed")
+
+// roundTrip sends the request head and reads the response head.
+func (p *Proxy) roundTrip(ctx context.Context, r *http.Request, h http.Header) (*http.Response, *upstreamConn, error) {
+	for attempt := 0; ; attempt++ {
+		uc, reused, err := p.direct.get(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		resp, err := p.exchangeOn(ctx, uc, r, h, reused)
+		if err == nil {
+			return resp, uc, nil
+		}
+		uc.Close()
+		if !errors.Is(err, errStaleConn) || attempt > 0 {
+			return nil, nil, err
+		}
+	}
+}
+
+func (p *Proxy) exchangeOn(ctx context.Context, uc *upstreamConn, r *http.Request, h http.Header, reused bool) (*http.Response, error) {
+	stop := context.AfterFunc(ctx, func() { _ = uc.SetDeadline(time.Now()) })
+	defer stop()
+	bw := uc.bw
+	_, _ = bw.WriteString(r.Method + " " + r.URL.RequestURI() + " HTTP/1.1\r\nHost: " + p.cfg.Upstream.URL.Host + "\r\n")
+	_ = h.Write(bw)
+	_, _ = bw.WriteString("\r\n")
+	if err := bw.Flush(); err != nil {
+		return nil, p.connErr(ctx, err, reused, 0)
+	}
+	if p.cfg.UpstreamTimeout > 0 {
+		_ = uc.SetReadDeadline(time.Now().Add(p.cfg.UpstreamTimeout))
+	}
+	req := &http.Request{Method: r.Method, URL: r.URL, Header: h}
+	for {
+		resp, err := http.ReadResponse(uc.br, req.WithContext(ctx))
+		if err != nil {
+			return nil, p.connErr(ctx, err, reused, uc.br.Buffered())
+		}
+		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+			continue // 103 Early Hints and the like: wait for the final answer
+		}
+		_ = uc.SetReadDeadline(time.Time{})
+		return resp, nil
+	}
+}
+
+// connErr classifies a connection failure: a reused connection that failed
+// before any answer was stale; a passed deadline is a timeout, unless the
+// client left.
+func (p *Proxy) connErr(ctx context.Context, err error, reused bool, buffered int) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if reused && buffered == 0 && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isReset(err)) {
+		return errStaleConn
+	}
+	return err
+}
+
+func isReset(err error) bool {
+	var ne *net.OpError
+	return errors.As(err, &ne) && !ne.Timeout()
+}
+
+// eofBody notes whether the upstream body was read to its end, so its
+// connection can carry the next request.
+type eofBody struct {
+	io.ReadCloser
+	eof bool
+}
+
+func (b *eofBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
+}
+
+// serveDirect answers r over the direct path.
+func (p *Proxy) serveDirect(c echo.Context, r *http.Request, ex *exchange) {
+	ctx := r.Context()
+	h := p.outboundHeader(r, ex)
+	resp, uc, err := p.roundTrip(ctx, r, h)
+	if err != nil {
+		p.upstreamError(c.Response(), r, err)
+		return
+	}
+	// A client that leaves mid-body unblocks the upstream read.
+	stop := context.AfterFunc(ctx, func() { _ = uc.SetDeadline(time.Now()) })
+	reusable := !resp.Close
+	tracked := &eofBody{ReadCloser: resp.Body}
+	resp.Body = tracked
+	resp.Request = (&http.Request{Method: r.Method, URL: r.URL, Header: h}).WithContext(ctx)
+	if err := p.modifyResponse(resp); err != nil {
+		stop()
+		uc.Close()
+		p.upstreamError(c.Response(), r, err)
+		return
+	}
+	removeHopHeaders(resp.Header)
+	w := c.Response()
+	for k, vs := range resp.Header {
+		w.Header()[k] = vs
+	}
+	if resp.ContentLength >= 0 {
+		w.Header().Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+	}
+	w.WriteHeader(resp.StatusCode)
+
+	var copyErr error
+	switch {
+	case r.Method == http.MethodHead:
+	case resp.Body == tracked && resp.ContentLength > 0:
+		// Untouched, of known length: socket to socket.
+		copyErr = p.spliceBody(w, uc, resp.ContentLength)
+		tracked.eof = copyErr == nil
+	case resp.ContentLength < 0:
+		copyErr = copyFlushing(w, resp.Body)
+	default:
+		_, copyErr = io.Copy(w, resp.Body)
+	}
+	done := copyErr == nil && (tracked.eof || r.Method == http.MethodHead || resp.ContentLength == 0)
+	if !stop() || !done || !reusable {
+		// Close first: closing an unfinished body would otherwise drain it.
+		uc.Close()
+		reusable = false
+	}
+	if resp.Body != tracked {
+		resp.Body.Close() // gives a transformed body's buffers back
+	}
+	if reusable {
+		p.direct.put(uc)
+	}
+	if copyErr != nil && ctx.Err() == nil {
+		// The upstream broke mid-body: cut the client off rather than
+		// present a short body as complete.
+		p.metrics.upstreamErrors.WithLabelValues("body").Inc()
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// spliceBody copies n body bytes from the upstream connection to the client:
+// what the reader already buffered, then the rest straight from the socket.
+func (p *Proxy) spliceBody(w *echo.Response, uc *upstreamConn, n int64) error {
+	if k := min(int64(uc.br.Buffered()), n); k > 0 {
+		b, _ := uc.br.Peek(int(k))
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		_, _ = uc.br.Discard(int(k))
+		n -= k
+	}
+	if n == 0 {
+		return nil
+	}
+	// The underlying writer takes io.ReaderFrom, which splices.
+	copied, err := io.Copy(w.Writer, &io.LimitedReader{R: uc.Conn, N: n})
+	w.Size += copied
+	if err == nil && copied < n {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// copyFlushing streams a body of unknown length, flushing each piece.
+func copyFlushing(w *echo.Response, body io.Reader) error {
+	buf := copyBuffers.Get()
+	defer copyBuffers.Put(buf)
+	for {
+		n, err := body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			w.Flush()
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
