@@ -56,6 +56,10 @@ type pooledBody struct {
 	bufs [2][]byte
 }
 
+// WriteTo lets io.Copy hand the body to its writer without a copy buffer
+// when the reader can (transforms.Body and bytes.Reader can).
+func (p *pooledBody) WriteTo(w io.Writer) (int64, error) { return io.Copy(w, p.Reader) }
+
 func (p *pooledBody) Close() error {
 	for i, b := range p.bufs {
 		if b != nil {

@@ -60,6 +60,23 @@ func (r *bodyReader) current() []byte {
 	return r.b.src[start:]
 }
 
+// WriteTo writes the remaining pieces straight to w, with no copy through
+// an intermediate buffer.
+func (r *bodyReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for r.piece <= 2*len(r.b.edits) {
+		cur := r.current()[r.off:]
+		n, err := w.Write(cur)
+		total += int64(n)
+		r.off += n
+		if err != nil {
+			return total, err
+		}
+		r.piece, r.off = r.piece+1, 0
+	}
+	return total, nil
+}
+
 func (r *bodyReader) Read(p []byte) (int, error) {
 	n := 0
 	for n < len(p) {

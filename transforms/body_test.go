@@ -3,6 +3,7 @@ package transforms
 import (
 	"bytes"
 	"io"
+	"strings"
 	"testing"
 	"testing/iotest"
 )
@@ -53,7 +54,11 @@ func TestBodyPieces(t *testing.T) {
 			if !bytes.Equal(src, orig) {
 				t.Fatal("the edits changed their source")
 			}
-			// One byte at a time must give the same bytes.
+			// WriteTo, and one byte at a time, must give the same bytes.
+			var sb strings.Builder
+			if n, err := b.Reader().(io.WriterTo).WriteTo(&sb); err != nil || sb.String() != tt.want || n != int64(len(tt.want)) {
+				t.Fatalf("WriteTo: %d %q, %v", n, sb.String(), err)
+			}
 			one, err := io.ReadAll(iotest.OneByteReader(b.Reader()))
 			if err != nil || string(one) != tt.want {
 				t.Fatalf("one byte at a time: %q, %v", one, err)
