@@ -66,7 +66,9 @@ func (dp *directPool) get(ctx context.Context) (uc *upstreamConn, reused bool, e
 	if err != nil {
 		return nil, false, err
 	}
-	return &upstreamConn{Conn: c, br: bufio.NewReaderSize(c, 16<<10), bw: bufio.NewWriterSize(c, 4<<10)}, false, nil
+	// Small buffers: large bodies are read past them (or spliced), and
+	// hundreds of pooled connections should cost little memory.
+	return &upstreamConn{Conn: c, br: bufio.NewReaderSize(c, 4<<10), bw: bufio.NewWriterSize(c, 4<<10)}, false, nil
 }
 
 func (dp *directPool) put(uc *upstreamConn) {

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -209,8 +208,9 @@ func (p *Proxy) fetch(out *http.Request, path string, ex *exchange) *transforms.
 // after --upstream-timeout) with robot-server's error envelope.
 func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
 	ex := exchangeFrom(r.Context())
-	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
-		// The client went away; its upstream request is cancelled with it.
+	if r.Context().Err() != nil {
+		// The client went away (its upstream request is cancelled with it,
+		// which may surface as a deadline on the direct path): nobody to answer.
 		p.log.Debug("client disconnected", "id", ex.id, "path", r.URL.Path)
 		return
 	}
