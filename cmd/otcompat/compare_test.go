@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -27,15 +26,7 @@ func runCmd(t *testing.T, ctx context.Context, args ...string) (int, string, err
 	root.SetOut(&out)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	code := 0
-	if err != nil {
-		code = 2
-		var re runError
-		if errors.As(err, &re) {
-			code = re.status()
-		}
-	}
-	return code, out.String(), err
+	return exitStatus(err), out.String(), err
 }
 
 func TestCompareExitStatus(t *testing.T) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -22,15 +21,7 @@ func runHealthcheck(t *testing.T, args ...string) (int, string, error) {
 	root.SetOut(&out)
 	root.SetArgs(append([]string{"healthcheck"}, args...))
 	err := root.Execute()
-	code := 0
-	if err != nil {
-		code = 2
-		var re runError
-		if errors.As(err, &re) {
-			code = re.status()
-		}
-	}
-	return code, out.String(), err
+	return exitStatus(err), out.String(), err
 }
 
 func TestHealthcheckHTTP(t *testing.T) {

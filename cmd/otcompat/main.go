@@ -22,10 +22,17 @@ func run(args []string) int {
 	root := newRoot()
 	root.SetArgs(args)
 	err := root.ExecuteContext(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "otcompat: "+err.Error())
+	}
+	return exitStatus(err)
+}
+
+// exitStatus maps a command's error to its exit status.
+func exitStatus(err error) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(os.Stderr, "otcompat: "+err.Error())
 	var re runError
 	if errors.As(err, &re) {
 		return re.status()
