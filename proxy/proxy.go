@@ -158,8 +158,11 @@ func (p *Proxy) forward(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, "Absolute-form request targets are not accepted: otcompat only proxies to its upstream.")
 	}
 	ex := exchangeFrom(r.Context())
-	req := negotiate.Parse(r.Header.Values(negotiate.Header))
-	ex.requested = r.Header.Get(negotiate.Header)
+	values := r.Header.Values(negotiate.Header)
+	if len(values) > 0 {
+		ex.requested = values[0]
+	}
+	req := negotiate.Parse(values)
 	if served, client, ok := p.cfg.Negotiator.Served(req); ok {
 		ex.served = served
 		ex.plan = p.cfg.Chain.Plan(client, r.Method, r.URL.Path)
