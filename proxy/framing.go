@@ -13,23 +13,10 @@ import (
 // handler sees it. A front proxy that read the same bytes by Content-Length
 // would then disagree with robot-server about where the request ends: request
 // smuggling. RFC 9112 says such a message "ought to be handled as an error",
-// so the listener follows each connection's request framing and answers it
-// with 400 before the server parses it. Whatever it cannot follow (an
+// so the front (front.go) follows the request framing of each connection it
+// hands to net/http and answers it with 400 before the server parses it. Whatever it cannot follow (an
 // upgrade, a malformed header the server will reject anyway) it stops
 // watching: it never refuses a request the server would accept unambiguously.
-
-type framingListener struct{ net.Listener }
-
-// GuardFraming wraps l so that requests with ambiguous framing are refused.
-func GuardFraming(l net.Listener) net.Listener { return framingListener{l} }
-
-func (l framingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &framingConn{Conn: c}, nil
-}
 
 // framingConn follows request framing as bytes are read.
 type framingConn struct {
@@ -44,7 +31,7 @@ func (c *framingConn) ReadFrom(r io.Reader) (int64, error) {
 	if rf, ok := c.Conn.(io.ReaderFrom); ok {
 		return rf.ReadFrom(r)
 	}
-	return io.Copy(struct{ io.Writer }{c.Conn}, r)
+	return io.Copy(writerOnly{c.Conn}, r)
 }
 
 func (c *framingConn) Read(p []byte) (int, error) {

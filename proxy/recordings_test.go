@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -18,7 +19,7 @@ import (
 const recordings = "../testdata/recordings/robot-server-badruns"
 
 // newTestProxy starts a proxy (BadRun at 5) in front of h.
-func newTestProxy(t *testing.T, h http.Handler, policy transforms.Policy) (*Proxy, *httptest.Server) {
+func newTestProxy(t *testing.T, h http.Handler, policy transforms.Policy) (*Proxy, *testFront) {
 	t.Helper()
 	up := httptest.NewServer(h)
 	t.Cleanup(up.Close)
@@ -30,7 +31,7 @@ func newTestProxy(t *testing.T, h http.Handler, policy transforms.Policy) (*Prox
 }
 
 // newTestProxyTo starts a proxy (BadRun at 5) in front of an upstream address.
-func newTestProxyTo(t *testing.T, u *Upstream, policy transforms.Policy) (*Proxy, *httptest.Server) {
+func newTestProxyTo(t *testing.T, u *Upstream, policy transforms.Policy) (*Proxy, *testFront) {
 	t.Helper()
 	chain := transforms.NewChain(transforms.NewBadRun(version.Must(version.NewVersion("5")), policy))
 	p := New(Config{
@@ -40,9 +41,31 @@ func newTestProxyTo(t *testing.T, u *Upstream, policy transforms.Policy) (*Proxy
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	t.Cleanup(p.Close)
-	srv := httptest.NewServer(p.Handler())
-	t.Cleanup(srv.Close)
-	return p, srv
+	return p, serveFront(t, p)
+}
+
+// testFront is a proxy served by its Front on a loopback port.
+type testFront struct {
+	URL   string
+	Front *Front
+}
+
+func serveFront(t *testing.T, p *Proxy) *testFront {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := NewFront(p, p.log)
+	done := make(chan error, 1)
+	go func() { done <- f.Serve(ln) }()
+	t.Cleanup(func() {
+		f.Close()
+		if err := <-done; err != http.ErrServerClosed {
+			t.Errorf("Front.Serve returned %v, want http.ErrServerClosed", err)
+		}
+	})
+	return &testFront{URL: "http://" + ln.Addr().String(), Front: f}
 }
 
 func get(t *testing.T, url, version string) (*http.Response, []byte) {

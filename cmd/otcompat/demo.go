@@ -117,7 +117,7 @@ func newFixturesCmd() *cobra.Command {
 			log := lo.logger()
 			log.Info("fake robot-server serving", "listen", ln.Addr().String(), "scenario", scenario)
 			s := proxy.NewServer(fixtures.NewServer(newStore()), log)
-			return failed(serveUntilSignal(c.Context(), []*http.Server{s}, []net.Listener{ln}, 0, log))
+			return failed(serveUntilSignal(c.Context(), []server{s}, []net.Listener{ln}, 0, log))
 		},
 	}
 	serve.Flags().StringVar(&listen, "listen", "127.0.0.1:31950", "address to serve on: host:port or unix:/path")

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -53,7 +52,7 @@ recorded (for up to --shutdown-timeout); recording again into DIR appends.`,
 			rec := cassette.NewRecorder(up, d, log)
 			defer rec.Close()
 			log.Info("otcompat record serving", "listen", ln.Addr().String(), "upstream", up.String(), "cassette", dir)
-			return failed(serveUntilSignal(c.Context(), []*http.Server{proxy.NewServer(rec, log)}, []net.Listener{ln}, grace, log))
+			return failed(serveUntilSignal(c.Context(), []server{proxy.NewServer(rec, log)}, []net.Listener{ln}, grace, log))
 		},
 	}
 	c.Flags().StringVar(&upstream, "upstream", "", "robot-server to record: http://host:port, https://host:port or unix:/path (required)")

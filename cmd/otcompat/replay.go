@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 
 	"github.com/spf13/cobra"
 
@@ -47,7 +46,7 @@ the closest recorded requests. Point otcompat serve --upstream at it.`,
 			}
 			log.Info("otcompat replay serving", "listen", ln.Addr().String(), "cassette", dir,
 				"exchanges", rep.Len(), "match", m.String())
-			return failed(serveUntilSignal(c.Context(), []*http.Server{proxy.NewServer(rep, log)}, []net.Listener{ln}, 0, log))
+			return failed(serveUntilSignal(c.Context(), []server{proxy.NewServer(rep, log)}, []net.Listener{ln}, 0, log))
 		},
 	}
 	c.Flags().StringVar(&dir, "cassette", "", "recording to serve: a directory of go-vcr cassettes (from otcompat record) or one cassette file (required)")

@@ -139,8 +139,8 @@ func (o *proxyOptions) serve(ctx context.Context, up *proxy.Upstream, ready func
 	if err != nil {
 		return fmt.Errorf("--listen: %v", err)
 	}
-	servers := []*http.Server{proxy.NewServer(p.Handler(), log)}
-	listeners := []net.Listener{proxy.GuardFraming(ln)}
+	servers := []server{proxy.NewFront(p, log)}
+	listeners := []net.Listener{ln}
 	var adminAddr net.Addr
 	if o.adminListen != "" {
 		aln, err := proxy.Listen(o.adminListen)
@@ -160,9 +160,16 @@ func (o *proxyOptions) serve(ctx context.Context, up *proxy.Upstream, ready func
 	return serveUntilSignal(ctx, servers, listeners, o.shutdownTimeout, log)
 }
 
+// server is an *http.Server or the proxy's *proxy.Front.
+type server interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+	Close() error
+}
+
 // serveUntilSignal serves each server on its listener until a signal (or
 // ctx's end), then shuts them all down gracefully.
-func serveUntilSignal(ctx context.Context, servers []*http.Server, listeners []net.Listener, grace time.Duration, log *slog.Logger) error {
+func serveUntilSignal(ctx context.Context, servers []server, listeners []net.Listener, grace time.Duration, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, len(servers))

@@ -1,0 +1,204 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Timeouts of the front lane, the same as NewServer's.
+const (
+	frontReadHeaderTimeout = 10 * time.Second
+	frontIdleTimeout       = 2 * time.Minute
+	// frontWatchDelay: a request still running after this starts a read
+	// that notices the client leaving (which cancels the upstream request).
+	// Quick requests, nearly all, never pay for it.
+	frontWatchDelay = 20 * time.Millisecond
+)
+
+// frontConn is one client connection served by the front lane.
+type frontConn struct {
+	front  *Front
+	raw    net.Conn
+	cr     replayConn // the socket, after a byte the watch may have read
+	br     *bufio.Reader
+	remote string
+	idle   atomic.Bool
+	w      frontWriter
+
+	// The client-leaving watch of the request in flight (watchClient).
+	watchTimer *time.Timer
+	mu         sync.Mutex
+	armed      bool
+	watching   chan struct{} // closed when the watch's read returns
+	cancel     context.CancelFunc
+	gone       bool
+}
+
+func newFrontConn(f *Front, c net.Conn) *frontConn {
+	fc := &frontConn{front: f, raw: c}
+	if ra := c.RemoteAddr(); ra != nil {
+		fc.remote = ra.String()
+	}
+	fc.cr.Conn = c
+	fc.br = bufio.NewReaderSize(&fc.cr, 4<<10)
+	fc.watchTimer = time.AfterFunc(time.Hour, fc.watchClient)
+	fc.watchTimer.Stop()
+	return fc
+}
+
+func (c *frontConn) serve() {
+	handedOff := false
+	defer func() {
+		if v := recover(); v != nil && v != http.ErrAbortHandler {
+			// echo recovers handler panics; this is the front lane's own.
+			c.front.log.Error("panic serving a connection", "remote", c.remote, "panic", v)
+		}
+		c.watchTimer.Stop()
+		if !handedOff {
+			c.raw.Close()
+		}
+		c.front.untrack(c)
+	}()
+	for {
+		head, verdict, err := c.readHead()
+		if err != nil {
+			return // the client left, went quiet, or the server is closing
+		}
+		if verdict == headHandOff {
+			buffered, _ := c.br.Peek(c.br.Buffered())
+			c.front.handOff(c.raw, append(append([]byte(nil), buffered...), c.cr.pending...))
+			handedOff = true
+			return
+		}
+		_, _ = c.br.Discard(head.size)
+		if !c.serveRequest(&head) || c.front.closing.Load() {
+			return
+		}
+	}
+}
+
+// readHead waits for the next request and reads its head.
+func (c *frontConn) readHead() (requestHead, headVerdict, error) {
+	c.idle.Store(true)
+	_ = c.raw.SetReadDeadline(time.Now().Add(frontIdleTimeout))
+	if c.front.closing.Load() { // after the deadline: see wakeIfIdle
+		return requestHead{}, 0, net.ErrClosed
+	}
+	if _, err := c.br.Peek(1); err != nil {
+		return requestHead{}, 0, err
+	}
+	c.idle.Store(false)
+	_ = c.raw.SetReadDeadline(time.Now().Add(frontReadHeaderTimeout))
+	for {
+		b, _ := c.br.Peek(c.br.Buffered())
+		head, verdict := parseHead(b)
+		if verdict != headIncomplete {
+			_ = c.raw.SetReadDeadline(time.Time{})
+			return head, verdict, nil
+		}
+		if c.br.Buffered() == c.br.Size() {
+			// A head over 4 KiB: net/http applies its header limit.
+			return head, headHandOff, nil
+		}
+		if _, err := c.br.Peek(c.br.Buffered() + 1); err != nil {
+			return requestHead{}, 0, err
+		}
+	}
+}
+
+// wakeIfIdle ends a connection waiting for its next request (shutdown).
+func (c *frontConn) wakeIfIdle() {
+	if c.idle.Load() {
+		_ = c.raw.SetReadDeadline(time.Now())
+	}
+}
+
+// serveRequest runs the handler for one request and completes its response;
+// it reports whether the connection can carry another.
+func (c *frontConn) serveRequest(head *requestHead) bool {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r, ok := head.request(ctx, c.remote)
+	if !ok {
+		_, _ = c.raw.Write(badRequestResponse)
+		return false
+	}
+	c.w.reset(c, r)
+	c.arm(cancel)
+	c.front.p.Handler().ServeHTTP(&c.w, r)
+	gone := c.disarm()
+	return c.w.finish() && !gone
+}
+
+var badRequestResponse = []byte("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: 11\r\n\r\nBad Request")
+
+// arm starts the timer that starts the watch for the request in flight.
+func (c *frontConn) arm(cancel context.CancelFunc) {
+	c.mu.Lock()
+	c.armed, c.cancel, c.gone = true, cancel, false
+	c.mu.Unlock()
+	c.watchTimer.Reset(frontWatchDelay)
+}
+
+// watchClient runs on the timer's goroutine: a read that ends with an error
+// (not our deadline) means the client left, and the request is cancelled.
+// A byte read is the next pipelined request's and is kept for it.
+func (c *frontConn) watchClient() {
+	c.mu.Lock()
+	if !c.armed || c.watching != nil || len(c.cr.pending) > 0 || c.br.Buffered() > 0 {
+		c.mu.Unlock()
+		return
+	}
+	done := make(chan struct{})
+	c.watching = done
+	c.mu.Unlock()
+	defer close(done)
+	var b [1]byte
+	n, err := c.raw.Read(b[:])
+	if n == 1 {
+		c.cr.pending = append(c.cr.pending, b[0])
+		return
+	}
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		c.cancelRequest()
+		c.mu.Lock()
+		c.gone = true
+		c.mu.Unlock()
+	}
+}
+
+// disarm stops the watch once the handler is done; it reports whether the
+// client left meanwhile.
+func (c *frontConn) disarm() (gone bool) {
+	c.watchTimer.Stop()
+	c.mu.Lock()
+	c.armed = false
+	done := c.watching
+	c.mu.Unlock()
+	if done != nil {
+		_ = c.raw.SetReadDeadline(time.Unix(1, 0)) // ends the watch's read
+		<-done
+		_ = c.raw.SetReadDeadline(time.Time{})
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.watching, c.cancel = nil, nil
+	return c.gone
+}
+
+// cancelRequest ends the context of the request in flight.
+func (c *frontConn) cancelRequest() {
+	c.mu.Lock()
+	cancel := c.cancel
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}

@@ -1,0 +1,272 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// frontWriter is the front lane's http.ResponseWriter. It follows net/http's
+// response rules for what the direct path writes (status, Date, sniffed
+// Content-Type, Content-Length or chunked framing, bodiless statuses), but
+// gathers the head and a body of up to 64 KiB into one buffer and one write:
+// net/http's 4 KiB buffer split such a response into at least three writes,
+// each a trip through the TCP stack. Longer bodies of known length are
+// spliced from the upstream socket, as before.
+type frontWriter struct {
+	c           *frontConn
+	req         *http.Request
+	header      http.Header
+	status      int
+	wroteHeader bool
+	headDone    bool  // the head is in buf or sent
+	chunked     bool  // no Content-Length: chunked framing
+	bodiless    bool  // HEAD, 1xx, 204 or 304
+	declared    int64 // Content-Length, or -1
+	written     int64 // body bytes taken
+	buf         []byte
+	err         error // the first failed write to the client
+	closeAfter  bool
+}
+
+func (w *frontWriter) reset(c *frontConn, r *http.Request) {
+	*w = frontWriter{c: c, req: r, header: make(http.Header, 8), declared: -1}
+}
+
+func (w *frontWriter) Header() http.Header { return w.header }
+
+// WriteHeader records the final status. The direct path sends no interim
+// (1xx) responses, so they are ignored here.
+func (w *frontWriter) WriteHeader(code int) {
+	if code < 100 || code > 999 {
+		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
+	}
+	if w.wroteHeader || code < 200 {
+		return
+	}
+	w.wroteHeader, w.status = true, code
+	w.bodiless = w.req.Method == http.MethodHead || code == http.StatusNoContent || code == http.StatusNotModified
+	if v := w.header.Get("Content-Length"); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+			w.declared = n
+		} else {
+			w.header.Del("Content-Length") // as net/http does with an invalid value
+		}
+	}
+}
+
+func (w *frontWriter) Write(p []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.bodiless {
+		if w.req.Method == http.MethodHead {
+			return len(p), nil
+		}
+		return 0, http.ErrBodyNotAllowed
+	}
+	if w.declared >= 0 && w.written+int64(len(p)) > w.declared {
+		return 0, http.ErrContentLength
+	}
+	if !w.headDone {
+		w.writeHead(p)
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	w.written += int64(len(p))
+	if w.chunked {
+		if len(p) == 0 {
+			return 0, nil
+		}
+		w.buf = append(strconv.AppendInt(w.buf, int64(len(p)), 16), '\r', '\n')
+	}
+	w.out(p)
+	if w.chunked {
+		w.out(crlf)
+	}
+	return len(p), w.err
+}
+
+var crlf = []byte("\r\n")
+
+// ReadFrom takes a body the direct path copies from the upstream socket.
+// When the rest fits in the buffer it is read there and leaves with the head
+// in one write; otherwise it is spliced socket to socket.
+func (w *frontWriter) ReadFrom(src io.Reader) (int64, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	lr, ok := src.(*io.LimitedReader)
+	rf, rfOK := w.c.raw.(io.ReaderFrom)
+	if !ok || !rfOK || w.bodiless || w.err != nil || (!w.headDone && w.needsSniff()) {
+		return io.Copy(writerOnly{w}, src)
+	}
+	if !w.headDone {
+		w.writeHead(nil)
+	}
+	if w.chunked {
+		return io.Copy(writerOnly{w}, src)
+	}
+	if w.declared >= 0 && w.written+lr.N > w.declared {
+		lr = &io.LimitedReader{R: lr.R, N: w.declared - w.written}
+	}
+	if lr.N <= int64(cap(w.buf)-len(w.buf)) {
+		start := len(w.buf)
+		n, err := io.ReadFull(lr, w.buf[start:start+int(lr.N)])
+		w.buf = w.buf[:start+n]
+		w.written += int64(n)
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			err = nil // a short body: the caller compares lengths
+		}
+		return int64(n), err
+	}
+	w.flush()
+	if w.err != nil {
+		return 0, w.err
+	}
+	n, err := rf.ReadFrom(lr)
+	w.written += n
+	if errors.Is(err, syscall.EPIPE) {
+		w.fail(err) // certainly the client's side; other errors may be either
+	}
+	return n, err
+}
+
+// writerOnly hides ReadFrom, so io.Copy uses Write.
+type writerOnly struct{ io.Writer }
+
+func (w *frontWriter) needsSniff() bool {
+	_, typed := w.header["Content-Type"]
+	return !typed && w.header.Get("Content-Encoding") == ""
+}
+
+// Flush sends what is buffered (streamed bodies of unknown length).
+func (w *frontWriter) Flush() {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.headDone {
+		w.writeHead(nil)
+	}
+	w.flush()
+}
+
+// finish completes the response once the handler is done and reports
+// whether the connection can carry another request.
+func (w *frontWriter) finish() bool {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.headDone {
+		w.writeHead(nil)
+	}
+	if w.chunked {
+		w.buf = append(w.buf, "0\r\n\r\n"...)
+	}
+	w.flush()
+	if !w.bodiless && w.declared >= 0 && w.written < w.declared {
+		w.closeAfter = true // a short body: only closing tells the client
+	}
+	copyBuffers.Put(w.buf[:cap(w.buf)]) // the pool lends full-length slices
+	w.buf = nil
+	return w.err == nil && !w.closeAfter
+}
+
+// writeHead puts the status line and header in the buffer, adding what
+// net/http adds. p is the first body bytes, for Content-Type sniffing.
+func (w *frontWriter) writeHead(p []byte) {
+	w.headDone = true
+	w.buf = copyBuffers.Get()[:0]
+	h := w.header
+	h.Del("Transfer-Encoding") // the framing is decided here
+	switch {
+	case w.status == http.StatusNotModified:
+		h.Del("Content-Type")
+		h.Del("Content-Length")
+	case w.status == http.StatusNoContent:
+		h.Del("Content-Length")
+	case w.req.Method != http.MethodHead:
+		if w.declared < 0 {
+			w.chunked = true
+			h.Set("Transfer-Encoding", "chunked")
+		}
+		if len(p) > 0 && w.needsSniff() {
+			h.Set("Content-Type", http.DetectContentType(p))
+		}
+	}
+	if _, ok := h["Date"]; !ok {
+		h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	}
+	if w.c.front.closing.Load() {
+		w.closeAfter = true
+		h.Set("Connection", "close")
+	}
+	w.buf = append(w.buf, "HTTP/1.1 "...)
+	w.buf = strconv.AppendInt(w.buf, int64(w.status), 10)
+	w.buf = append(w.buf, ' ')
+	if text := http.StatusText(w.status); text != "" {
+		w.buf = append(w.buf, text...)
+	} else {
+		w.buf = append(w.buf, "status code "...)
+		w.buf = strconv.AppendInt(w.buf, int64(w.status), 10)
+	}
+	w.buf = append(w.buf, crlf...)
+	// Header.Write sorts, drops invalid names and blanks out line breaks in
+	// values, as net/http does for responses.
+	_ = h.Write((*appendWriter)(&w.buf))
+	w.buf = append(w.buf, crlf...)
+}
+
+// appendWriter appends to a byte slice.
+type appendWriter []byte
+
+func (a *appendWriter) Write(p []byte) (int, error) {
+	*a = append(*a, p...)
+	return len(p), nil
+}
+
+func (a *appendWriter) WriteString(s string) (int, error) {
+	*a = append(*a, s...)
+	return len(s), nil
+}
+
+// out buffers p, or sends the buffer and p together when p does not fit.
+func (w *frontWriter) out(p []byte) {
+	if w.err != nil {
+		return
+	}
+	if len(w.buf)+len(p) <= cap(w.buf) {
+		w.buf = append(w.buf, p...)
+		return
+	}
+	bufs := net.Buffers{w.buf, p} // one writev
+	_, err := bufs.WriteTo(w.c.raw)
+	w.buf = w.buf[:0]
+	if err != nil {
+		w.fail(err)
+	}
+}
+
+func (w *frontWriter) flush() {
+	if w.err != nil || len(w.buf) == 0 {
+		return
+	}
+	_, err := w.c.raw.Write(w.buf)
+	w.buf = w.buf[:0]
+	if err != nil {
+		w.fail(err)
+	}
+}
+
+// fail notes that the client can no longer be written to: the request is
+// over, and its context says so (the direct path stops reading upstream).
+func (w *frontWriter) fail(err error) {
+	w.err, w.closeAfter = err, true
+	w.c.cancelRequest()
+}

@@ -1,0 +1,204 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strings"
+)
+
+// The front lane (front.go) serves a request itself only when its head is
+// plainly one the direct path takes: GET or HEAD, HTTP/1.1, origin-form
+// target, CRLF line ends, one plain Host, no body or upgrade headers.
+// Anything else, including everything merely unusual, goes to net/http
+// unread, which keeps the final word on what is valid.
+
+// headVerdict is what parseHead makes of a buffer.
+type headVerdict int
+
+const (
+	headIncomplete headVerdict = iota // no blank line yet: read more
+	headOurs                          // a complete head the front lane serves
+	headHandOff                       // for net/http
+)
+
+// requestHead is a parsed request head the front lane serves.
+type requestHead struct {
+	method, target, host string
+	header               http.Header
+	size                 int // bytes through the blank line
+}
+
+// parseHead reads the request head at the start of b.
+func parseHead(b []byte) (requestHead, headVerdict) {
+	var h requestHead
+	pos, lines := 0, 0
+	hosts := 0
+	for {
+		i := bytes.IndexByte(b[pos:], '\n')
+		if i < 0 {
+			return h, headIncomplete
+		}
+		end := pos + i
+		if end == pos || b[end-1] != '\r' {
+			return h, headHandOff // a bare LF (net/http takes it; we need not)
+		}
+		line := b[pos : end-1]
+		pos = end + 1
+		lines++
+		switch {
+		case lines == 1:
+			if !h.requestLine(line) {
+				return h, headHandOff
+			}
+			continue
+		case len(line) == 0:
+			if hosts != 1 {
+				return h, headHandOff
+			}
+			h.size = pos
+			return h, headOurs
+		}
+		name, value, ok := splitField(line)
+		if !ok {
+			return h, headHandOff
+		}
+		key, ok := commonHeaders[string(name)]
+		if !ok {
+			key = textproto.CanonicalMIMEHeaderKey(string(name))
+		}
+		switch key {
+		case "Content-Length", "Transfer-Encoding", "Expect", "Upgrade":
+			return h, headHandOff // a body, 100-continue or a protocol switch
+		case "Connection":
+			if !allKeepAlive(value) {
+				return h, headHandOff // "close" and other options: net/http's
+			}
+		case "Host":
+			hosts++
+			if !plainHost(value) {
+				return h, headHandOff
+			}
+			h.host = string(value)
+			continue // net/http moves Host out of the header map too
+		}
+		if h.header == nil {
+			h.header = make(http.Header, 8)
+		}
+		h.header[key] = append(h.header[key], string(value))
+	}
+}
+
+// requestLine reads "GET /path HTTP/1.1".
+func (h *requestHead) requestLine(line []byte) bool {
+	switch {
+	case bytes.HasPrefix(line, []byte("GET ")):
+		h.method, line = http.MethodGet, line[4:]
+	case bytes.HasPrefix(line, []byte("HEAD ")):
+		h.method, line = http.MethodHead, line[5:]
+	default:
+		return false
+	}
+	target, ok := bytes.CutSuffix(line, []byte(" HTTP/1.1"))
+	if !ok || len(target) == 0 || target[0] != '/' {
+		return false
+	}
+	for _, c := range target {
+		// Printable ASCII; '#' never belongs in a request target.
+		if c <= ' ' || c >= 0x7f || c == '#' {
+			return false
+		}
+	}
+	h.target = string(target)
+	return true
+}
+
+// request builds the *http.Request net/http would for this head.
+func (h *requestHead) request(ctx context.Context, remote string) (*http.Request, bool) {
+	u, err := url.ParseRequestURI(h.target)
+	if err != nil {
+		return nil, false
+	}
+	if h.header == nil {
+		h.header = http.Header{}
+	}
+	r := &http.Request{
+		Method: h.method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: h.header, Body: http.NoBody, Host: h.host, RemoteAddr: remote, RequestURI: h.target,
+	}
+	return r.WithContext(ctx), true
+}
+
+// splitField splits "Name: value" with the value's surrounding blanks
+// trimmed. The name must be a token and the value free of control bytes
+// other than tab; obs-fold (a line starting with a blank) fails the token.
+func splitField(line []byte) (name, value []byte, ok bool) {
+	colon := bytes.IndexByte(line, ':')
+	if colon <= 0 {
+		return nil, nil, false
+	}
+	name, value = line[:colon], bytes.Trim(line[colon+1:], " \t")
+	for _, c := range name {
+		if !isTokenByte(c) {
+			return nil, nil, false
+		}
+	}
+	for _, c := range value {
+		if (c < ' ' && c != '\t') || c == 0x7f {
+			return nil, nil, false
+		}
+	}
+	return name, value, true
+}
+
+func isTokenByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), c) >= 0
+}
+
+// plainHost accepts host names, IPv4 and bracketed IPv6 addresses with an
+// optional port; anything fancier is net/http's to judge.
+func plainHost(v []byte) bool {
+	if len(v) == 0 {
+		return false
+	}
+	for _, c := range v {
+		ok := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// allKeepAlive reports whether a Connection value names only keep-alive.
+func allKeepAlive(v []byte) bool {
+	for _, tok := range bytes.Split(v, []byte(",")) {
+		if !bytes.EqualFold(bytes.TrimSpace(tok), []byte("keep-alive")) {
+			return false
+		}
+	}
+	return true
+}
+
+// commonHeaders maps header names as clients usually spell them to their
+// canonical keys without allocating (a map lookup of string(b) does not).
+var commonHeaders = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"Accept", "Accept-Encoding", "Accept-Language", "Authorization",
+		"Cache-Control", "Connection", "Content-Length", "Cookie", "Expect", "Host",
+		"If-Modified-Since", "If-None-Match", "Opentrons-Version", "Origin", "Pragma", "Referer",
+		"Te", "Trailer", "Transfer-Encoding", "Upgrade", "User-Agent", "X-Forwarded-For",
+		"X-Forwarded-Host", "X-Forwarded-Proto", "X-Request-Id", "Otcompat-Explain"} {
+		m[k] = k
+		m[strings.ToLower(k)] = k
+	}
+	m["TE"], m["X-Request-ID"] = "Te", "X-Request-Id"
+	return m
+}()
