@@ -60,6 +60,9 @@ func (f *Front) Serve(l net.Listener) error {
 	}()
 	defer func() { <-done }()
 	defer f.handoff.Close()
+	stopSweep := make(chan struct{})
+	defer close(stopSweep)
+	go f.sweep(stopSweep)
 	var backoff time.Duration
 	for {
 		c, err := l.Accept()
@@ -88,6 +91,27 @@ func (f *Front) Serve(l net.Listener) error {
 			continue
 		}
 		go fc.serve()
+	}
+}
+
+// sweep starts the client-leaving watch of requests running longer than
+// frontWatchDelay.
+func (f *Front) sweep(stop <-chan struct{}) {
+	t := time.NewTicker(frontWatchDelay)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			f.mu.Lock()
+			for fc := range f.conns {
+				if since := fc.busySince.Load(); since != 0 && now.UnixNano()-since >= int64(frontWatchDelay) {
+					fc.startWatch()
+				}
+			}
+			f.mu.Unlock()
+		}
 	}
 }
 

@@ -16,9 +16,10 @@ import (
 const (
 	frontReadHeaderTimeout = 10 * time.Second
 	frontIdleTimeout       = 2 * time.Minute
-	// frontWatchDelay: a request still running after this starts a read
-	// that notices the client leaving (which cancels the upstream request).
-	// Quick requests, nearly all, never pay for it.
+	// frontWatchDelay: a request still running after about this long gets a
+	// read that notices the client leaving (which cancels the upstream
+	// request). Quick requests, nearly all, never pay for it, nor for a
+	// timer: one sweep per Front looks every frontWatchDelay.
 	frontWatchDelay = 20 * time.Millisecond
 )
 
@@ -31,14 +32,15 @@ type frontConn struct {
 	remote string
 	idle   atomic.Bool
 	w      frontWriter
+	keys   []string // frontWriter's scratch
 
-	// The client-leaving watch of the request in flight (watchClient).
-	watchTimer *time.Timer
-	mu         sync.Mutex
-	armed      bool
-	watching   chan struct{} // closed when the watch's read returns
-	cancel     context.CancelFunc
-	gone       bool
+	// The client-leaving watch of the request in flight (startWatch).
+	busySince atomic.Int64 // UnixNano when the request started; 0 between requests
+	mu        sync.Mutex
+	armed     bool
+	watching  chan struct{} // closed when the watch's read returns
+	cancel    context.CancelFunc
+	gone      bool
 }
 
 func newFrontConn(f *Front, c net.Conn) *frontConn {
@@ -48,8 +50,6 @@ func newFrontConn(f *Front, c net.Conn) *frontConn {
 	}
 	fc.cr.Conn = c
 	fc.br = bufio.NewReaderSize(&fc.cr, 4<<10)
-	fc.watchTimer = time.AfterFunc(time.Hour, fc.watchClient)
-	fc.watchTimer.Stop()
 	return fc
 }
 
@@ -60,7 +60,7 @@ func (c *frontConn) serve() {
 			// echo recovers handler panics; this is the front lane's own.
 			c.front.log.Error("panic serving a connection", "remote", c.remote, "panic", v)
 		}
-		c.watchTimer.Stop()
+		c.busySince.Store(0)
 		if !handedOff {
 			c.raw.Close()
 		}
@@ -139,45 +139,47 @@ func (c *frontConn) serveRequest(head *requestHead) bool {
 
 var badRequestResponse = []byte("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: 11\r\n\r\nBad Request")
 
-// arm starts the timer that starts the watch for the request in flight.
+// arm makes the request in flight one Front.sweep may start a watch for.
 func (c *frontConn) arm(cancel context.CancelFunc) {
 	c.mu.Lock()
 	c.armed, c.cancel, c.gone = true, cancel, false
 	c.mu.Unlock()
-	c.watchTimer.Reset(frontWatchDelay)
+	c.busySince.Store(time.Now().UnixNano())
 }
 
-// watchClient runs on the timer's goroutine: a read that ends with an error
-// (not our deadline) means the client left, and the request is cancelled.
-// A byte read is the next pipelined request's and is kept for it.
-func (c *frontConn) watchClient() {
+// startWatch starts the read that notices the client leaving, unless one
+// runs or the request is over. A read that ends with an error (not our
+// deadline) means the client left, and the request is cancelled. A byte read
+// is the next pipelined request's and is kept for it.
+func (c *frontConn) startWatch() {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if !c.armed || c.watching != nil || len(c.cr.pending) > 0 || c.br.Buffered() > 0 {
-		c.mu.Unlock()
 		return
 	}
 	done := make(chan struct{})
 	c.watching = done
-	c.mu.Unlock()
-	defer close(done)
-	var b [1]byte
-	n, err := c.raw.Read(b[:])
-	if n == 1 {
-		c.cr.pending = append(c.cr.pending, b[0])
-		return
-	}
-	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-		c.cancelRequest()
-		c.mu.Lock()
-		c.gone = true
-		c.mu.Unlock()
-	}
+	go func() {
+		defer close(done)
+		var b [1]byte
+		n, err := c.raw.Read(b[:])
+		if n == 1 {
+			c.cr.pending = append(c.cr.pending, b[0])
+			return
+		}
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			c.cancelRequest()
+			c.mu.Lock()
+			c.gone = true
+			c.mu.Unlock()
+		}
+	}()
 }
 
 // disarm stops the watch once the handler is done; it reports whether the
 // client left meanwhile.
 func (c *frontConn) disarm() (gone bool) {
-	c.watchTimer.Stop()
+	c.busySince.Store(0)
 	c.mu.Lock()
 	c.armed = false
 	done := c.watching

@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -58,6 +60,18 @@ func (w *frontWriter) WriteHeader(code int) {
 			w.header.Del("Content-Length") // as net/http does with an invalid value
 		}
 	}
+	if w.bodiless || w.declared == 0 {
+		w.complete()
+	}
+}
+
+// complete sends a response whose body is all there, before the handler
+// returns: it still writes the access log.
+func (w *frontWriter) complete() {
+	if !w.headDone {
+		w.writeHead(nil)
+	}
+	w.flush()
 }
 
 func (w *frontWriter) Write(p []byte) (int, error) {
@@ -89,6 +103,8 @@ func (w *frontWriter) Write(p []byte) (int, error) {
 	w.out(p)
 	if w.chunked {
 		w.out(crlf)
+	} else if w.written == w.declared {
+		w.complete()
 	}
 	return len(p), w.err
 }
@@ -124,6 +140,9 @@ func (w *frontWriter) ReadFrom(src io.Reader) (int64, error) {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			err = nil // a short body: the caller compares lengths
 		}
+		if w.written == w.declared {
+			w.complete()
+		}
 		return int64(n), err
 	}
 	w.flush()
@@ -151,10 +170,7 @@ func (w *frontWriter) Flush() {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
-	if !w.headDone {
-		w.writeHead(nil)
-	}
-	w.flush()
+	w.complete()
 }
 
 // finish completes the response once the handler is done and reports
@@ -217,23 +233,44 @@ func (w *frontWriter) writeHead(p []byte) {
 		w.buf = strconv.AppendInt(w.buf, int64(w.status), 10)
 	}
 	w.buf = append(w.buf, crlf...)
-	// Header.Write sorts, drops invalid names and blanks out line breaks in
-	// values, as net/http does for responses.
-	_ = h.Write((*appendWriter)(&w.buf))
+	w.buf, w.c.keys = appendHeader(w.buf, h, w.c.keys)
 	w.buf = append(w.buf, crlf...)
 }
 
-// appendWriter appends to a byte slice.
-type appendWriter []byte
-
-func (a *appendWriter) Write(p []byte) (int, error) {
-	*a = append(*a, p...)
-	return len(p), nil
+// appendHeader appends h's fields as net/http writes a response's: sorted by
+// name, invalid names dropped, line breaks in values blanked, values
+// trimmed. keys is scratch space, returned for reuse (Header.Write's sorter
+// cost more than the rest of the head).
+func appendHeader(b []byte, h http.Header, keys []string) ([]byte, []string) {
+	keys = keys[:0]
+	for k := range h {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !validFieldName(k) {
+			continue
+		}
+		for _, v := range h[k] {
+			if strings.ContainsAny(v, "\r\n") {
+				v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
+			}
+			b = append(b, k...)
+			b = append(b, ": "...)
+			b = append(b, strings.Trim(v, " \t")...)
+			b = append(b, crlf...)
+		}
+	}
+	return b, keys
 }
 
-func (a *appendWriter) WriteString(s string) (int, error) {
-	*a = append(*a, s...)
-	return len(s), nil
+func validFieldName(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if !isTokenByte(k[i]) {
+			return false
+		}
+	}
+	return k != ""
 }
 
 // out buffers p, or sends the buffer and p together when p does not fit.
