@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -100,75 +99,47 @@ func (p *Proxy) directEligible(r *http.Request) bool {
 		r.Header.Get("Upgrade") == "" && r.Header.Get("Expect") == "" && r.ProtoMajor == 1
 }
 
-// hopHeaders are the hop-by-hop headers (RFC 9110, 7.6.1) a proxy must not forward.
-var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
-
-// removeHopHeaders deletes the hop-by-hop headers and those Connection names.
-func removeHopHeaders(h http.Header) {
-	for _, v := range h["Connection"] {
-		for _, name := range strings.Split(v, ",") {
-			if name = strings.TrimSpace(name); name != "" {
-				h.Del(name)
-			}
-		}
-	}
-	for _, name := range hopHeaders {
-		h.Del(name)
-	}
-}
-
-// outboundHeader is the header the upstream gets: the client's end-to-end
-// headers, X-Forwarded-* appended, the request id, no explain header.
-func (p *Proxy) outboundHeader(r *http.Request, ex *exchange) http.Header {
-	h := r.Header.Clone()
-	removeHopHeaders(h)
-	h.Del("Otcompat-Explain")
-	h.Del("Forwarded")
-	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		if prior := h.Values("X-Forwarded-For"); len(prior) > 0 {
-			ip = strings.Join(prior, ", ") + ", " + ip
-		}
-		h.Set("X-Forwarded-For", ip)
-	}
-	h.Set("X-Forwarded-Host", r.Host)
-	proto := "http"
-	if r.TLS != nil {
-		proto = "https"
-	}
-	h.Set("X-Forwarded-Proto", proto)
-	h.Set(echo.HeaderXRequestID, ex.id)
-	return h
-}
-
 // errStaleConn marks a reused connection the upstream had closed before our
 // request reached it: safe to retry on a new one (GET and HEAD are idempotent).
 var errStaleConn = errors.New("reused upstream connection was closed")
 
-// roundTrip sends the request head and reads the response head.
-func (p *Proxy) roundTrip(ctx context.Context, r *http.Request, h http.Header) (*http.Response, *upstreamConn, error) {
+// roundTrip sends the request head and reads the response head. Until stop
+// is called, a client that leaves unblocks the upstream connection's reads
+// and writes (on the head or, later, the body).
+func (p *Proxy) roundTrip(ctx context.Context, r *http.Request, ex *exchange) (resp *http.Response, uc *upstreamConn, stop func() bool, err error) {
 	for attempt := 0; ; attempt++ {
 		uc, reused, err := p.direct.get(ctx)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		resp, err := p.exchangeOn(ctx, uc, r, h, reused)
+		stop := context.AfterFunc(ctx, func() { _ = uc.SetDeadline(time.Now()) })
+		resp, err := p.exchangeOn(ctx, uc, r, ex, reused)
 		if err == nil {
-			return resp, uc, nil
+			return resp, uc, stop, nil
 		}
+		stop()
 		uc.Close()
 		if !errors.Is(err, errStaleConn) || attempt > 0 {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 }
 
-func (p *Proxy) exchangeOn(ctx context.Context, uc *upstreamConn, r *http.Request, h http.Header, reused bool) (*http.Response, error) {
-	stop := context.AfterFunc(ctx, func() { _ = uc.SetDeadline(time.Now()) })
-	defer stop()
+// exchangeOn sends r's head on uc and reads the response head.
+func (p *Proxy) exchangeOn(ctx context.Context, uc *upstreamConn, r *http.Request, ex *exchange, reused bool) (*http.Response, error) {
 	bw := uc.bw
-	_, _ = bw.WriteString(r.Method + " " + r.URL.RequestURI() + " HTTP/1.1\r\nHost: " + p.cfg.Upstream.URL.Host + "\r\n")
-	_ = h.Write(bw)
+	target := r.RequestURI // origin-form, as the client sent it (forward refuses others)
+	if target == "" {
+		target = r.URL.RequestURI()
+	}
+	for _, s := range []string{r.Method, " ", target, " HTTP/1.1\r\nHost: ", p.cfg.Upstream.URL.Host, "\r\n"} {
+		_, _ = bw.WriteString(s)
+	}
+	for k, v := range p.outboundFields(r, ex) {
+		for _, s := range []string{k, ": ", v, "\r\n"} {
+			_, _ = bw.WriteString(s)
+		}
+	}
 	_, _ = bw.WriteString("\r\n")
 	if err := bw.Flush(); err != nil {
 		return nil, p.connErr(ctx, err, reused, 0)
@@ -176,9 +147,8 @@ func (p *Proxy) exchangeOn(ctx context.Context, uc *upstreamConn, r *http.Reques
 	if p.cfg.UpstreamTimeout > 0 {
 		_ = uc.SetReadDeadline(time.Now().Add(p.cfg.UpstreamTimeout))
 	}
-	req := &http.Request{Method: r.Method, URL: r.URL, Header: h}
 	for {
-		resp, err := http.ReadResponse(uc.br, req.WithContext(ctx))
+		resp, err := http.ReadResponse(uc.br, r)
 		if err != nil {
 			return nil, p.connErr(ctx, err, reused, uc.br.Buffered())
 		}
@@ -226,18 +196,14 @@ func (b *eofBody) Read(p []byte) (int, error) {
 // serveDirect answers r over the direct path.
 func (p *Proxy) serveDirect(c echo.Context, r *http.Request, ex *exchange) {
 	ctx := r.Context()
-	h := p.outboundHeader(r, ex)
-	resp, uc, err := p.roundTrip(ctx, r, h)
+	resp, uc, stop, err := p.roundTrip(ctx, r, ex)
 	if err != nil {
 		p.upstreamError(c.Response(), r, err)
 		return
 	}
-	// A client that leaves mid-body unblocks the upstream read.
-	stop := context.AfterFunc(ctx, func() { _ = uc.SetDeadline(time.Now()) })
 	reusable := !resp.Close
 	tracked := &eofBody{ReadCloser: resp.Body}
 	resp.Body = tracked
-	resp.Request = (&http.Request{Method: r.Method, URL: r.URL, Header: h}).WithContext(ctx)
 	if err := p.modifyResponse(resp); err != nil {
 		stop()
 		uc.Close()

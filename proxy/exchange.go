@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 // for the response path, the access log, metrics and explain headers.
 type exchange struct {
 	id        string
+	req       *http.Request // the client's
 	start     time.Time
 	requested string // the client's Opentrons-Version, as sent
 	served    string // the version served; "" when the header is the upstream's to reject

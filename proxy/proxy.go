@@ -158,6 +158,7 @@ func (p *Proxy) forward(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, "Absolute-form request targets are not accepted: otcompat only proxies to its upstream.")
 	}
 	ex := exchangeFrom(r.Context())
+	ex.req = r
 	values := r.Header.Values(negotiate.Header)
 	if len(values) > 0 {
 		ex.requested = values[0]

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -94,7 +95,7 @@ func (p *Proxy) transform(resp *http.Response, ex *exchange) (errorBody bool, er
 		Query: resp.Request.URL.RawQuery, Status: resp.StatusCode, Body: body}
 	out, applied, err := ex.plan.Apply(in)
 	if err == nil && out.Fetch != "" {
-		in.Fetched = p.fetch(resp.Request, out.Fetch, ex)
+		in.Fetched = p.fetch(resp.Request.Context(), out.Fetch, ex)
 		out, applied, err = ex.plan.Apply(in)
 		if err == nil && out.Fetch != "" {
 			err = fmt.Errorf("a change asked for a second fetch (%s)", out.Fetch)
@@ -163,21 +164,21 @@ func (p *Proxy) skip(ex *exchange, reason string) {
 
 // fetch GETs a path a change asked for, with the client's forwarded headers.
 // A failure is handed to the change as a 502, so it decides with what it has.
-func (p *Proxy) fetch(out *http.Request, path string, ex *exchange) *transforms.Fetched {
+func (p *Proxy) fetch(ctx context.Context, path string, ex *exchange) *transforms.Fetched {
 	fail := func(err error) *transforms.Fetched {
 		level := slog.LevelWarn
-		if out.Context().Err() != nil {
+		if ctx.Err() != nil {
 			level = slog.LevelDebug // the client went away
 		}
-		p.log.Log(out.Context(), level, "fetch for a version change failed", "id", ex.id, "path", path, "err", err)
+		p.log.Log(ctx, level, "fetch for a version change failed", "id", ex.id, "path", path, "err", err)
 		p.metrics.upstreamFetches.WithLabelValues("failed").Inc()
 		return &transforms.Fetched{Path: path, Status: http.StatusBadGateway}
 	}
-	req, err := http.NewRequestWithContext(out.Context(), http.MethodGet, p.cfg.Upstream.URL.String()+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.cfg.Upstream.URL.String()+path, nil)
 	if err != nil {
 		return fail(err)
 	}
-	req.Header = out.Header.Clone()
+	req.Header = p.outboundHeader(ex.req, ex)
 	for _, k := range []string{"Content-Length", "Content-Type", "Content-Encoding", "Expect", "Transfer-Encoding"} {
 		req.Header.Del(k)
 	}
