@@ -70,32 +70,41 @@ func newMetrics() *Metrics {
 
 // knownRoots are robot-server's top-level routes. Other first segments are
 // reported as "other" so a client cannot grow the label space at will.
-var knownRoots = map[string]bool{
-	"health": true, "runs": true, "protocols": true, "maintenance_runs": true, "modules": true,
-	"instruments": true, "robot": true, "settings": true, "calibration": true, "labware": true,
-	"pipettes": true, "motors": true, "camera": true, "logs": true, "networking": true,
-	"deck_configuration": true, "errorRecovery": true, "clientData": true, "dataFiles": true,
-	"subsystems": true, "commands": true, "sessions": true, "openapi.json": true, "docs": true,
-	"redoc": true, "system": true, "server": true, "identify": true, "wifi": true,
-}
+var knownRoots = func() map[string][2]string {
+	m := map[string][2]string{}
+	for _, r := range []string{"health", "runs", "protocols", "maintenance_runs", "modules",
+		"instruments", "robot", "settings", "calibration", "labware", "pipettes", "motors", "camera",
+		"logs", "networking", "deck_configuration", "errorRecovery", "clientData", "dataFiles",
+		"subsystems", "commands", "sessions", "openapi.json", "docs", "redoc", "system", "server",
+		"identify", "wifi"} {
+		m[r] = [2]string{"/" + r, "/" + r + "/{id}"} // made once: routeClass runs per request
+	}
+	return m
+}()
 
 // routeClass names a path by shape: /runs, /runs/{id}, /runs/{id}/commands, …
 func routeClass(path string) string {
-	segs := strings.SplitN(strings.TrimPrefix(path, "/"), "/", 4)
-	if len(segs) == 0 || !knownRoots[segs[0]] {
+	rest := strings.TrimPrefix(path, "/")
+	root, rest, more := strings.Cut(rest, "/")
+	classes, ok := knownRoots[root]
+	if !ok {
 		return "other"
 	}
-	class := "/" + segs[0]
-	if len(segs) > 1 && segs[1] != "" {
-		class += "/{id}"
+	id, rest, deeper := strings.Cut(rest, "/")
+	switch {
+	case !more || id == "":
+		return classes[0]
+	case !deeper || rest == "":
+		return classes[1]
 	}
-	if len(segs) > 2 && segs[2] != "" {
-		class += "/" + segs[2]
-		if len(segs) > 3 {
-			class += "/…"
-		}
+	sub, _, deeper := strings.Cut(rest, "/")
+	if sub == "" {
+		return classes[1]
 	}
-	return class
+	if deeper {
+		return classes[1] + "/" + sub + "/…"
+	}
+	return classes[1] + "/" + sub
 }
 
 func statusLabel(code int) string { return strconv.Itoa(code) }
