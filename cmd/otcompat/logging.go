@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"sync"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -33,10 +38,72 @@ func (o *logOptions) validate() error {
 }
 
 // logger builds the logger the options name; validate must have passed.
+// It writes to stderr through logOutput.
 func (o *logOptions) logger() *slog.Logger {
 	opts := &slog.HandlerOptions{Level: logLevels[o.level]}
+	var h slog.Handler = slog.NewTextHandler(logOutput, opts)
 	if o.format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		h = slog.NewJSONHandler(logOutput, opts)
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(flushingHandler{h, logOutput})
+}
+
+// logFlushInterval bounds how long an info or debug line waits in logOutput.
+const logFlushInterval = 100 * time.Millisecond
+
+// logOutput buffers stderr, as nginx's access_log buffer= does: at info the
+// proxy logs a line per request, and a write system call per line (when
+// stderr is a pipe, a wake-up of its reader too) was a measurable part of a
+// request's CPU. Lines reach stderr within logFlushInterval, records at warn
+// and above at once (flushingHandler), and all of them before run returns.
+var logOutput = newBufferedLog(os.Stderr)
+
+type bufferedLog struct {
+	mu        sync.Mutex
+	w         *bufio.Writer
+	scheduled bool
+}
+
+func newBufferedLog(w io.Writer) *bufferedLog {
+	return &bufferedLog{w: bufio.NewWriterSize(w, 32<<10)}
+}
+
+func (b *bufferedLog) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.scheduled {
+		b.scheduled = true
+		time.AfterFunc(logFlushInterval, func() { _ = b.Flush() })
+	}
+	return b.w.Write(p)
+}
+
+// Flush writes out what is buffered.
+func (b *bufferedLog) Flush() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.scheduled = false
+	return b.w.Flush()
+}
+
+// flushingHandler flushes the buffer after each record at warn or above.
+type flushingHandler struct {
+	slog.Handler
+	out *bufferedLog
+}
+
+func (h flushingHandler) Handle(ctx context.Context, r slog.Record) error {
+	err := h.Handler.Handle(ctx, r)
+	if r.Level >= slog.LevelWarn {
+		_ = h.out.Flush()
+	}
+	return err
+}
+
+func (h flushingHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return flushingHandler{h.Handler.WithAttrs(attrs), h.out}
+}
+
+func (h flushingHandler) WithGroup(name string) slog.Handler {
+	return flushingHandler{h.Handler.WithGroup(name), h.out}
 }

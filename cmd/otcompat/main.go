@@ -22,6 +22,7 @@ func run(args []string) int {
 	root := newRoot()
 	root.SetArgs(args)
 	err := root.ExecuteContext(context.Background())
+	_ = logOutput.Flush()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "otcompat: "+err.Error())
 	}
