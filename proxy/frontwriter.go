@@ -252,7 +252,7 @@ func appendHeader(b []byte, h http.Header, keys []string) ([]byte, []string) {
 			continue
 		}
 		for _, v := range h[k] {
-			if strings.ContainsAny(v, "\r\n") {
+			if strings.IndexByte(v, '\r') >= 0 || strings.IndexByte(v, '\n') >= 0 {
 				v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
 			}
 			b = append(b, k...)

@@ -23,7 +23,7 @@ func removeHopHeaders(h http.Header) {
 		}
 	}
 	for _, name := range hopHeaders {
-		h.Del(name)
+		delete(h, name) // the names are canonical: Del would canonicalise again
 	}
 }
 
