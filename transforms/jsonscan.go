@@ -17,14 +17,16 @@ import (
 const maxDepth = 512
 
 type scanner struct {
-	b     []byte
-	depth int
+	b       []byte
+	depth   int
+	escaped bool // the last string read by str held a backslash escape
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func (s *scanner) skipSpace(i int) int {
-	for i < len(s.b) && isSpace(s.b[i]) {
+	// Every JSON blank is at most ' ': one comparison passes anything else.
+	for i < len(s.b) && s.b[i] <= ' ' && isSpace(s.b[i]) {
 		i++
 	}
 	return i
@@ -117,9 +119,9 @@ var stopsString = func() (t [256]bool) {
 	return t
 }()
 
-// Eight bytes at a time, a string's plain content is recognised with the
-// "has a zero byte" and "has a byte below n" bit tricks (SWAR); the lowest
-// flagged byte is always a real quote, backslash or control character.
+// A word (eight bytes) at a time, a string's plain content is recognised
+// with the "has a zero byte" and "has a byte below n" bit tricks (SWAR); the
+// lowest flagged byte is always a real quote, backslash or control character.
 const (
 	swarOnes  = 0x0101010101010101
 	swarHighs = 0x8080808080808080
@@ -129,18 +131,25 @@ const (
 func (s *scanner) str(i int) (int, bool) {
 	b := s.b
 	i++
+	s.escaped = false
 	for {
-		for i+8 <= len(b) {
-			x := binary.LittleEndian.Uint64(b[i:])
-			q, bs := x^(swarOnes*'"'), x^(swarOnes*'\\')
-			if m := ((q - swarOnes) &^ q) | ((bs - swarOnes) &^ bs) | ((x - swarOnes*0x20) &^ x); m&swarHighs != 0 {
-				i += bits.TrailingZeros64(m&swarHighs) / 8
+		// Sixteen bytes a round, the stop picked without a branch per word:
+		// where a string ends is unpredictable, and a mispredicted branch per
+		// word was the scanner's largest cost.
+		for {
+			if i+16 > len(b) { // the body's last bytes, one by one
+				for i < len(b) && !stopsString[b[i]] {
+					i++
+				}
 				break
 			}
-			i += 8
-		}
-		for i < len(b) && !stopsString[b[i]] {
-			i++
+			p1 := bits.TrailingZeros64(plainMask(binary.LittleEndian.Uint64(b[i:]))) >> 3
+			p2 := bits.TrailingZeros64(plainMask(binary.LittleEndian.Uint64(b[i+8:]))) >> 3
+			pos := p1 + p2&-(p1>>3) // p1 is 8 when the first word is all plain
+			i += pos
+			if pos < 16 {
+				break
+			}
 		}
 		if i >= len(b) {
 			return i, false
@@ -151,6 +160,7 @@ func (s *scanner) str(i int) (int, bool) {
 		case c < 0x20:
 			return i, false
 		case c == '\\':
+			s.escaped = true
 			if i+1 >= len(b) {
 				return i, false
 			}
@@ -169,6 +179,13 @@ func (s *scanner) str(i int) (int, bool) {
 			i++
 		}
 	}
+}
+
+// plainMask flags (high bit of each byte) the quotes, backslashes and
+// control characters among eight string bytes; the lowest flag is exact.
+func plainMask(x uint64) uint64 {
+	q, bs := x^(swarOnes*'"'), x^(swarOnes*'\\')
+	return (((q - swarOnes) &^ q) | ((bs - swarOnes) &^ bs) | ((x - swarOnes*0x20) &^ x)) & swarHighs
 }
 
 func isHex(c byte) bool {
@@ -209,7 +226,6 @@ func (s *scanner) members(i int, field func(m jsonMember) (int, bool)) (int, boo
 	if i < len(s.b) && s.b[i] == '}' {
 		return i + 1, true
 	}
-	var m jsonMember
 	for {
 		if i >= len(s.b) || s.b[i] != '"' {
 			return i, false
@@ -218,18 +234,18 @@ func (s *scanner) members(i int, field func(m jsonMember) (int, bool)) (int, boo
 		if !ok {
 			return keyEnd, false
 		}
-		m.key, m.start = s.b[i+1:keyEnd-1], i
-		m.keyHasEscape = field != nil && hasEscape(m.key)
-		i = s.skipSpace(keyEnd)
-		if i >= len(s.b) || s.b[i] != ':' {
-			return i, false
+		escaped := s.escaped
+		colon := s.skipSpace(keyEnd)
+		if colon >= len(s.b) || s.b[colon] != ':' {
+			return colon, false
 		}
-		m.valueStart = s.skipSpace(i + 1)
+		valueStart := s.skipSpace(colon + 1)
 		var end int
 		if field != nil {
-			end, ok = field(m)
+			// Built only here: most members are nested ones nobody reads.
+			end, ok = field(jsonMember{key: s.b[i+1 : keyEnd-1], start: i, valueStart: valueStart, keyHasEscape: escaped})
 		} else {
-			end, ok = s.value(m.valueStart)
+			end, ok = s.value(valueStart)
 		}
 		if !ok {
 			return end, false
@@ -254,15 +270,6 @@ func (s *scanner) afterItem(end int, closing byte) (i int, more, ok bool) {
 		return i + 1, false, true
 	}
 	return i, false, false
-}
-
-func hasEscape(b []byte) bool {
-	for _, c := range b {
-		if c == '\\' {
-			return true
-		}
-	}
-	return false
 }
 
 // array validates the array at i. Each element is read by elem (s.value when
