@@ -133,23 +133,15 @@ func (s *scanner) str(i int) (int, bool) {
 	i++
 	s.escaped = false
 	for {
-		// Sixteen bytes a round, the stop picked without a branch per word:
-		// where a string ends is unpredictable, and a mispredicted branch per
-		// word was the scanner's largest cost.
-		for {
-			if i+16 > len(b) { // the body's last bytes, one by one
-				for i < len(b) && !stopsString[b[i]] {
-					i++
-				}
+		for i+8 <= len(b) {
+			if m := plainMask(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) / 8
 				break
 			}
-			p1 := bits.TrailingZeros64(plainMask(binary.LittleEndian.Uint64(b[i:]))) >> 3
-			p2 := bits.TrailingZeros64(plainMask(binary.LittleEndian.Uint64(b[i+8:]))) >> 3
-			pos := p1 + p2&-(p1>>3) // p1 is 8 when the first word is all plain
-			i += pos
-			if pos < 16 {
-				break
-			}
+			i += 8
+		}
+		for i < len(b) && !stopsString[b[i]] {
+			i++
 		}
 		if i >= len(b) {
 			return i, false
