@@ -93,6 +93,7 @@ func TestFrontHandsOffWhatIsNotPlain(t *testing.T) {
 		{"no Host", "GET /health HTTP/1.1\r\n\r\n", 400, true},
 		{"head over 4 KiB", "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 6000) + "\r\n\r\n", 200, false},
 		{"absolute form", "GET http://elsewhere/health HTTP/1.1\r\nHost: x\r\n\r\n", 400, false},
+		{"bad escape in the target", "GET /health%zz HTTP/1.1\r\nHost: x\r\n\r\n", 400, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -125,19 +125,13 @@ func (c *frontConn) wakeIfIdle() {
 func (c *frontConn) serveRequest(head *requestHead) bool {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	r, ok := head.request(ctx, c.remote)
-	if !ok {
-		_, _ = c.raw.Write(badRequestResponse)
-		return false
-	}
+	r := head.request(ctx, c.remote)
 	c.w.reset(c, r)
 	c.arm(cancel)
 	c.front.p.Handler().ServeHTTP(&c.w, r)
 	gone := c.disarm()
 	return c.w.finish() && !gone
 }
-
-var badRequestResponse = []byte("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: 11\r\n\r\nBad Request")
 
 // arm makes the request in flight one Front.sweep may start a watch for.
 func (c *frontConn) arm(cancel context.CancelFunc) {

@@ -190,8 +190,9 @@ func (w *frontWriter) finish() bool {
 		w.closeAfter = true // a short body: only closing tells the client
 	}
 	copyBuffers.Put(w.buf[:cap(w.buf)]) // the pool lends full-length slices
-	w.buf = nil
-	return w.err == nil && !w.closeAfter
+	keep := w.err == nil && !w.closeAfter
+	*w = frontWriter{} // an idle connection holds on to nothing of the request
+	return keep
 }
 
 // writeHead puts the status line and header in the buffer, adding what

@@ -27,6 +27,7 @@ const (
 // requestHead is a parsed request head the front lane serves.
 type requestHead struct {
 	method, target, host string
+	url                  *url.URL
 	header               http.Header
 	size                 int // bytes through the blank line
 }
@@ -55,8 +56,9 @@ func parseHead(b []byte) (requestHead, headVerdict) {
 			}
 			continue
 		case len(line) == 0:
-			if hosts != 1 {
-				return h, headHandOff
+			var err error
+			if h.url, err = url.ParseRequestURI(h.target); err != nil || hosts != 1 {
+				return h, headHandOff // net/http answers a bad target with its 400
 			}
 			h.size = pos
 			return h, headOurs
@@ -116,19 +118,15 @@ func (h *requestHead) requestLine(line []byte) bool {
 }
 
 // request builds the *http.Request net/http would for this head.
-func (h *requestHead) request(ctx context.Context, remote string) (*http.Request, bool) {
-	u, err := url.ParseRequestURI(h.target)
-	if err != nil {
-		return nil, false
-	}
+func (h *requestHead) request(ctx context.Context, remote string) *http.Request {
 	if h.header == nil {
 		h.header = http.Header{}
 	}
 	r := &http.Request{
-		Method: h.method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Method: h.method, URL: h.url, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: h.header, Body: http.NoBody, Host: h.host, RemoteAddr: remote, RequestURI: h.target,
 	}
-	return r.WithContext(ctx), true
+	return r.WithContext(ctx)
 }
 
 // splitField splits "Name: value" with the value's surrounding blanks

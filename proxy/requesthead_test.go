@@ -44,6 +44,7 @@ func TestParseHead(t *testing.T) {
 		{"space before colon", "GET / HTTP/1.1\r\nHost: x\r\nX-A : 1\r\n\r\n", headHandOff, "", "", "", nil},
 		{"control byte in value", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", headHandOff, "", "", "", nil},
 		{"fragment in target", "GET /a#b HTTP/1.1\r\nHost: x\r\n\r\n", headHandOff, "", "", "", nil},
+		{"bad escape in target", "GET /a%zz HTTP/1.1\r\nHost: x\r\n\r\n", headHandOff, "", "", "", nil},
 		{"two spaces", "GET  / HTTP/1.1\r\nHost: x\r\n\r\n", headHandOff, "", "", "", nil},
 	}
 	for _, tt := range tests {
@@ -84,10 +85,7 @@ func FuzzParseHead(f *testing.F) {
 		if err != nil {
 			t.Fatalf("front lane took a head net/http rejects (%v): %q", err, b[:h.size])
 		}
-		r, ok := h.request(t.Context(), "")
-		if !ok {
-			t.Fatalf("target %q: net/http parses it, the front lane does not", h.target)
-		}
+		r := h.request(t.Context(), "")
 		if r.Method != req.Method || r.RequestURI != req.RequestURI || r.Host != req.Host || r.URL.String() != req.URL.String() {
 			t.Fatalf("front: %s %s host %q; net/http: %s %s host %q", r.Method, r.RequestURI, r.Host, req.Method, req.RequestURI, req.Host)
 		}
