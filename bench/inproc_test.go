@@ -1,11 +1,12 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"syscall"
 	"testing"
@@ -19,9 +20,9 @@ import (
 )
 
 // The in-process benchmarks: the BadRun change alone on the benchmark lists
-// (MB/s, allocations per list), and the whole proxy path (echo, negotiation,
-// reverse proxy, transform, logging, metrics) against an upstream in the same
-// process over loopback. Run them with
+// (MB/s, allocations per list), and the whole proxy path (the Front, echo,
+// negotiation, the direct path, transform, logging, metrics) between an
+// upstream and a client in the same process over loopback. Run them with
 //
 //	go test ./bench -run '^$' -bench . -benchmem
 
@@ -77,64 +78,139 @@ func (c cpuClock) report(b *testing.B, bytesPerOp int) {
 func BenchmarkBadRunList57k(b *testing.B)  { benchmarkBadRunList(b, List57k) }
 func BenchmarkBadRunList3_5M(b *testing.B) { benchmarkBadRunList(b, List3_5M) }
 
-// discard is a ResponseWriter that keeps nothing, so the benchmark measures
-// the proxy, not a recorder.
-type discard struct {
-	h      http.Header
-	status int
-	n      int
-}
-
-func (d *discard) Header() http.Header         { return d.h }
-func (d *discard) WriteHeader(status int)      { d.status = status }
-func (d *discard) Write(p []byte) (int, error) { d.n += len(p); return len(p), nil }
-func (d *discard) Flush()                      {}
-
-func upstreamHandler(list, big []byte) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body := list
-		if r.URL.Path == BigPath {
-			body = big
+// rawUpstream answers every request on its connections with pre-rendered
+// bytes (the list, or the big body for BigPath), allocating nothing per
+// request, so the benchmark's allocations are the proxy's.
+func rawUpstream(b *testing.B, list, big []byte) string {
+	render := func(body []byte) []byte {
+		return append([]byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "+
+			strconv.Itoa(len(body))+"\r\n\r\n"), body...)
+	}
+	listResp, bigResp := render(list), render(big)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					line, err := br.ReadSlice('\n')
+					if err != nil {
+						return
+					}
+					resp := listResp
+					if bytes.Contains(line, []byte(BigPath)) {
+						resp = bigResp
+					}
+					for len(line) > 2 { // the rest of the head
+						if line, err = br.ReadSlice('\n'); err != nil {
+							return
+						}
+					}
+					if _, err := c.Write(resp); err != nil {
+						return
+					}
+				}
+			}()
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		_, _ = w.Write(body)
-	})
+	}()
+	return "http://" + ln.Addr().String()
 }
 
+// rawClient sends one request on a keep-alive connection and reads the
+// response, allocating nothing.
+type rawClient struct {
+	c   net.Conn
+	br  *bufio.Reader
+	req []byte
+}
+
+// get returns the response's status code and body length.
+func (rc *rawClient) get(b *testing.B) (status, n int) {
+	if _, err := rc.c.Write(rc.req); err != nil {
+		b.Fatal(err)
+	}
+	length := -1
+	for first := true; ; first = false {
+		line, err := rc.br.ReadSlice('\n')
+		if err != nil {
+			b.Fatal(err)
+		}
+		switch {
+		case first && len(line) > 12:
+			status = atoi(line[9:12])
+		case bytes.HasPrefix(line, []byte("Content-Length: ")):
+			length = atoi(bytes.TrimSpace(line[16:]))
+		case len(line) <= 2:
+			if length < 0 {
+				b.Fatalf("response %d without Content-Length", status)
+			}
+			m, err := rc.br.Discard(length)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return status, m
+		}
+	}
+}
+
+func atoi(d []byte) int {
+	n := 0
+	for _, c := range d {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// benchmarkProxy measures the whole proxy as clients meet it: the Front,
+// echo, negotiation, the direct path, the transform, logging and metrics,
+// over loopback between an in-process upstream and client that allocate
+// nothing themselves. cpu-ns/op is the process's, upstream and client
+// included.
 func benchmarkProxy(b *testing.B, s Scenario, path, client string, level slog.Level, wantLen int) {
-	list := s.ListBody()
-	big := BigBody(BigBytes)
-	up := httptest.NewServer(upstreamHandler(list, big))
-	defer up.Close()
-	u, err := proxy.ParseUpstream(up.URL)
+	up, err := proxy.ParseUpstream(rawUpstream(b, s.ListBody(), BigBody(BigBytes)))
 	if err != nil {
 		b.Fatal(err)
 	}
 	chain := transforms.NewChain(transforms.NewBadRun(version.Must(version.NewVersion("5")), transforms.Hide))
+	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: level}))
 	p := proxy.New(proxy.Config{
-		Upstream:   u,
+		Upstream:   up,
 		Chain:      chain,
 		Negotiator: negotiate.NewNegotiator(negotiate.UpstreamNewest, chain.Newest()),
-		Logger:     slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: level})),
+		Logger:     log,
 	})
 	defer p.Close()
-	h := p.Handler()
-	serve := func() *discard {
-		req := httptest.NewRequest(http.MethodGet, path, nil)
-		req.Header.Set("Opentrons-Version", client)
-		w := &discard{h: http.Header{}}
-		h.ServeHTTP(w, req)
-		return w
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
 	}
-	if w := serve(); w.status != http.StatusOK || w.n != wantLen {
-		b.Fatalf("proxy answered %d with %d bytes, want 200 with %d", w.status, w.n, wantLen)
+	front := proxy.NewFront(p, log)
+	go func() { _ = front.Serve(ln) }()
+	defer front.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	rc := &rawClient{c: c, br: bufio.NewReaderSize(c, 64<<10),
+		req: []byte("GET " + path + " HTTP/1.1\r\nHost: bench\r\nOpentrons-Version: " + client + "\r\n\r\n")}
+	if status, n := rc.get(b); status != http.StatusOK || n != wantLen {
+		b.Fatalf("proxy answered %d with %d bytes, want 200 with %d", status, n, wantLen)
 	}
 	b.SetBytes(int64(wantLen))
 	b.ReportAllocs()
 	cpu := startCPU()
 	for b.Loop() {
-		serve()
+		rc.get(b)
 	}
 	cpu.report(b, 0)
 }
