@@ -215,8 +215,10 @@ func (p *Proxy) serveDirect(c echo.Context, r *http.Request, ex *exchange) {
 	for k, vs := range resp.Header {
 		w.Header()[k] = vs
 	}
-	if resp.ContentLength >= 0 {
-		w.Header().Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+	var digits [20]byte
+	if n := strconv.AppendInt(digits[:0], resp.ContentLength, 10); resp.ContentLength >= 0 &&
+		w.Header().Get("Content-Length") != string(n) { // usually the upstream's already says it
+		w.Header().Set("Content-Length", string(n))
 	}
 	w.WriteHeader(resp.StatusCode)
 

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -26,13 +27,14 @@ type frontWriter struct {
 	header      http.Header
 	status      int
 	wroteHeader bool
-	headDone    bool  // the head is in buf or sent
-	chunked     bool  // no Content-Length: chunked framing
-	bodiless    bool  // HEAD, 1xx, 204 or 304
-	declared    int64 // Content-Length, or -1
-	written     int64 // body bytes taken
-	buf         []byte
-	err         error // the first failed write to the client
+	headDone    bool    // the head is in buf or sent
+	chunked     bool    // no Content-Length: chunked framing
+	bodiless    bool    // HEAD, 1xx, 204 or 304
+	declared    int64   // Content-Length, or -1
+	written     int64   // body bytes taken
+	buf         []byte  // the response so far, in *bufp
+	bufp        *[]byte // from copyBuffers
+	err         error   // the first failed write to the client
 	closeAfter  bool
 }
 
@@ -189,7 +191,9 @@ func (w *frontWriter) finish() bool {
 	if !w.bodiless && w.declared >= 0 && w.written < w.declared {
 		w.closeAfter = true // a short body: only closing tells the client
 	}
-	copyBuffers.Put(w.buf[:cap(w.buf)]) // the pool lends full-length slices
+	if w.bufp != nil {
+		copyBuffers.pool.Put(w.bufp) // the pointer it came as: Put([]byte) would allocate a box
+	}
 	keep := w.err == nil && !w.closeAfter
 	*w = frontWriter{} // an idle connection holds on to nothing of the request
 	return keep
@@ -199,30 +203,34 @@ func (w *frontWriter) finish() bool {
 // net/http adds. p is the first body bytes, for Content-Type sniffing.
 func (w *frontWriter) writeHead(p []byte) {
 	w.headDone = true
-	w.buf = copyBuffers.Get()[:0]
+	w.bufp = copyBuffers.pool.Get().(*[]byte)
+	w.buf = (*w.bufp)[:0]
 	h := w.header
-	h.Del("Transfer-Encoding") // the framing is decided here
+	delete(h, "Transfer-Encoding") // the framing is decided here
+	// Fields net/http adds go after the handler's, as net/http writes them.
+	var contentType, transferEncoding, date, connection string
 	switch {
 	case w.status == http.StatusNotModified:
-		h.Del("Content-Type")
-		h.Del("Content-Length")
+		delete(h, "Content-Type")
+		delete(h, "Content-Length")
 	case w.status == http.StatusNoContent:
-		h.Del("Content-Length")
+		delete(h, "Content-Length")
 	case w.req.Method != http.MethodHead:
 		if w.declared < 0 {
 			w.chunked = true
-			h.Set("Transfer-Encoding", "chunked")
+			transferEncoding = "chunked"
 		}
 		if len(p) > 0 && w.needsSniff() {
-			h.Set("Content-Type", http.DetectContentType(p))
+			contentType = http.DetectContentType(p)
 		}
 	}
 	if _, ok := h["Date"]; !ok {
-		h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+		date = httpDate(time.Now())
 	}
 	if w.c.front.closing.Load() {
 		w.closeAfter = true
-		h.Set("Connection", "close")
+		delete(h, "Connection")
+		connection = "close"
 	}
 	w.buf = append(w.buf, "HTTP/1.1 "...)
 	w.buf = strconv.AppendInt(w.buf, int64(w.status), 10)
@@ -235,8 +243,32 @@ func (w *frontWriter) writeHead(p []byte) {
 	}
 	w.buf = append(w.buf, crlf...)
 	w.buf, w.c.keys = appendHeader(w.buf, h, w.c.keys)
+	for _, f := range [...]struct{ k, v string }{{"Content-Type", contentType},
+		{"Connection", connection}, {"Transfer-Encoding", transferEncoding}, {"Date", date}} {
+		if f.v != "" {
+			w.buf = append(append(append(append(w.buf, f.k...), ": "...), f.v...), crlf...)
+		}
+	}
 	w.buf = append(w.buf, crlf...)
 }
+
+// httpDate formats now for the Date field, once a second.
+func httpDate(now time.Time) string {
+	sec := now.Unix()
+	if d := lastDate.Load(); d != nil && d.sec == sec {
+		return d.text
+	}
+	d := &formattedDate{sec, now.UTC().Format(http.TimeFormat)}
+	lastDate.Store(d)
+	return d.text
+}
+
+type formattedDate struct {
+	sec  int64
+	text string
+}
+
+var lastDate atomic.Pointer[formattedDate]
 
 // appendHeader appends h's fields as net/http writes a response's: sorted by
 // name, invalid names dropped, line breaks in values blanked, values

@@ -107,4 +107,17 @@ func routeClass(path string) string {
 	return classes[1] + "/" + sub
 }
 
-func statusLabel(code int) string { return strconv.Itoa(code) }
+// statusLabel is code as a label, without an allocation for the usual ones.
+func statusLabel(code int) string {
+	if code >= 100 && code < 600 {
+		return statusLabels[code-100]
+	}
+	return strconv.Itoa(code)
+}
+
+var statusLabels = func() (l [500]string) {
+	for i := range l {
+		l[i] = strconv.Itoa(100 + i)
+	}
+	return l
+}()
