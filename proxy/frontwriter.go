@@ -29,7 +29,7 @@ type frontWriter struct {
 	wroteHeader bool
 	headDone    bool    // the head is in buf or sent
 	chunked     bool    // no Content-Length: chunked framing
-	bodiless    bool    // HEAD, 1xx, 204 or 304
+	bodiless    bool    // HEAD, 204 or 304
 	declared    int64   // Content-Length, or -1
 	written     int64   // body bytes taken
 	buf         []byte  // the response so far, in *bufp
