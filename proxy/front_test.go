@@ -13,8 +13,15 @@ import (
 	"otcompat/transforms"
 )
 
-// rawExchange writes raw request bytes on one connection and reads n responses.
-func rawExchange(t *testing.T, base, raw string, methods ...string) []*http.Response {
+// rawResponse is a response read off the wire, with its whole body.
+type rawResponse struct {
+	*http.Response
+	body string
+}
+
+// rawExchange writes raw request bytes on one connection and reads a
+// response for each of methods.
+func rawExchange(t *testing.T, base, raw string, methods ...string) []rawResponse {
 	t.Helper()
 	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
@@ -26,7 +33,7 @@ func rawExchange(t *testing.T, base, raw string, methods ...string) []*http.Resp
 		t.Fatal(err)
 	}
 	br := bufio.NewReader(c)
-	var out []*http.Response
+	var out []rawResponse
 	for _, m := range methods {
 		resp, err := http.ReadResponse(br, &http.Request{Method: m})
 		if err != nil {
@@ -36,15 +43,9 @@ func rawExchange(t *testing.T, base, raw string, methods ...string) []*http.Resp
 		if err != nil {
 			t.Fatalf("response %d body: %v", len(out)+1, err)
 		}
-		resp.Body = io.NopCloser(strings.NewReader(string(body)))
-		out = append(out, resp)
+		out = append(out, rawResponse{resp, string(body)})
 	}
 	return out
-}
-
-func bodyOf(r *http.Response) string {
-	b, _ := io.ReadAll(r.Body)
-	return string(b)
 }
 
 // TestFrontServesAndHandsOff: one keep-alive connection carries requests the
@@ -66,8 +67,8 @@ func TestFrontServesAndHandsOff(t *testing.T) {
 		"GET", "HEAD", "GET", "POST", "GET")
 	want := []string{"GET /a ", "", "GET /c ", "POST /d abc", "GET /e "}
 	for i, resp := range resps {
-		if resp.StatusCode != 200 || bodyOf(resp) != want[i] {
-			t.Errorf("response %d: %d %q, want 200 %q", i+1, resp.StatusCode, bodyOf(resp), want[i])
+		if resp.StatusCode != 200 || resp.body != want[i] {
+			t.Errorf("response %d: %d %q, want 200 %q", i+1, resp.StatusCode, resp.body, want[i])
 		}
 		if resp.Header.Get("Date") == "" || resp.Header.Get("X-Request-Id") == "" {
 			t.Errorf("response %d lacks Date or X-Request-Id: %v", i+1, resp.Header)
@@ -148,8 +149,8 @@ func TestFrontResponseFraming(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, srv := newTestProxy(t, tt.upstream, transforms.Hide)
 			resp := rawExchange(t, srv.URL, tt.method+" /x HTTP/1.1\r\nHost: x\r\n\r\n", tt.method)[0]
-			if resp.StatusCode != tt.wantStatus || bodyOf(resp) != tt.wantBody {
-				t.Errorf("got %d body of %d bytes, want %d and %d bytes", resp.StatusCode, len(bodyOf(resp)), tt.wantStatus, len(tt.wantBody))
+			if resp.StatusCode != tt.wantStatus || resp.body != tt.wantBody {
+				t.Errorf("got %d body of %d bytes, want %d and %d bytes", resp.StatusCode, len(resp.body), tt.wantStatus, len(tt.wantBody))
 			}
 			if strings.Join(resp.TransferEncoding, ",") != strings.Join(tt.wantTE, ",") {
 				t.Errorf("Transfer-Encoding %v, want %v", resp.TransferEncoding, tt.wantTE)
@@ -221,7 +222,11 @@ func TestFrontShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body := bodyOf(resp); resp.StatusCode != 200 || body != "done" || !resp.Close {
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || string(body) != "done" || !resp.Close {
 		t.Errorf("in-flight request: %d %q close=%v, want 200 \"done\" close=true", resp.StatusCode, body, resp.Close)
 	}
 	if err := <-shut; err != nil {
