@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // frontWriter is the front lane's http.ResponseWriter. It follows net/http's
@@ -281,7 +283,7 @@ func appendHeader(b []byte, h http.Header, keys []string) ([]byte, []string) {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if !validFieldName(k) {
+		if !httpguts.ValidHeaderFieldName(k) {
 			continue
 		}
 		for _, v := range h[k] {
@@ -295,15 +297,6 @@ func appendHeader(b []byte, h http.Header, keys []string) ([]byte, []string) {
 		}
 	}
 	return b, keys
-}
-
-func validFieldName(k string) bool {
-	for i := 0; i < len(k); i++ {
-		if !isTokenByte(k[i]) {
-			return false
-		}
-	}
-	return k != ""
 }
 
 // out buffers p, or sends the buffer and p together when p does not fit.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/net/http/httpguts"
 )
 
 // hopHeaders are the hop-by-hop headers (RFC 9110, 7.6.1) a proxy must not forward.
@@ -47,7 +48,7 @@ func (p *Proxy) outboundFields(r *http.Request, ex *exchange) iter.Seq2[string, 
 	return func(yield func(string, string) bool) {
 		named := r.Header["Connection"]
 		for k, vs := range r.Header {
-			if notForwarded[k] || connectionNames(named, k) {
+			if notForwarded[k] || httpguts.HeaderValuesContainsToken(named, k) {
 				continue
 			}
 			for _, v := range vs {
@@ -80,18 +81,6 @@ func (p *Proxy) outboundFields(r *http.Request, ex *exchange) iter.Seq2[string, 
 		_ = yield("X-Forwarded-Host", r.Host) && yield("X-Forwarded-Proto", proto) &&
 			yield(echo.HeaderXRequestID, ex.id)
 	}
-}
-
-// connectionNames reports whether a Connection field names header k.
-func connectionNames(connection []string, k string) bool {
-	for _, v := range connection {
-		for name := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(name), k) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // outboundHeader is outboundFields as an http.Header, for the requests a

@@ -7,6 +7,8 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // The front lane (front.go) serves a request itself only when its head is
@@ -139,7 +141,7 @@ func splitField(line []byte) (name, value []byte, ok bool) {
 	}
 	name, value = line[:colon], bytes.Trim(line[colon+1:], " \t")
 	for _, c := range name {
-		if !isTokenByte(c) {
+		if !httpguts.IsTokenRune(rune(c)) {
 			return nil, nil, false
 		}
 	}
@@ -149,14 +151,6 @@ func splitField(line []byte) (name, value []byte, ok bool) {
 		}
 	}
 	return name, value, true
-}
-
-func isTokenByte(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), c) >= 0
 }
 
 // plainHost accepts host names, IPv4 and bracketed IPv6 addresses with an
