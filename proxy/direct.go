@@ -215,10 +215,12 @@ func (p *Proxy) serveDirect(c echo.Context, r *http.Request, ex *exchange) {
 	for k, vs := range resp.Header {
 		w.Header()[k] = vs
 	}
-	var digits [20]byte
-	if n := strconv.AppendInt(digits[:0], resp.ContentLength, 10); resp.ContentLength >= 0 &&
-		w.Header().Get("Content-Length") != string(n) { // usually the upstream's already says it
-		w.Header().Set("Content-Length", string(n))
+	if resp.ContentLength >= 0 {
+		// Usually the upstream's own field already says it: no new string then.
+		var digits [20]byte
+		if n := strconv.AppendInt(digits[:0], resp.ContentLength, 10); w.Header().Get("Content-Length") != string(n) {
+			w.Header().Set("Content-Length", string(n))
+		}
 	}
 	w.WriteHeader(resp.StatusCode)
 
