@@ -95,8 +95,7 @@ func (c *frontConn) readHead() (requestHead, headVerdict, error) {
 		return requestHead{}, 0, err
 	}
 	c.idle.Store(false)
-	_ = c.raw.SetReadDeadline(time.Now().Add(frontReadHeaderTimeout))
-	for {
+	for waited := false; ; waited = true {
 		b, _ := c.br.Peek(c.br.Buffered())
 		head, verdict := parseHead(b)
 		if verdict != headIncomplete {
@@ -106,6 +105,11 @@ func (c *frontConn) readHead() (requestHead, headVerdict, error) {
 		if c.br.Buffered() == c.br.Size() {
 			// A head over 4 KiB: net/http applies its header limit.
 			return head, headHandOff, nil
+		}
+		if !waited {
+			// Only a head that did not come whole needs the header deadline
+			// (nearly all come in one read).
+			_ = c.raw.SetReadDeadline(time.Now().Add(frontReadHeaderTimeout))
 		}
 		if _, err := c.br.Peek(c.br.Buffered() + 1); err != nil {
 			return requestHead{}, 0, err
