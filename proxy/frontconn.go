@@ -12,16 +12,11 @@ import (
 	"time"
 )
 
-// Timeouts of the front lane, the same as NewServer's.
-const (
-	frontReadHeaderTimeout = 10 * time.Second
-	frontIdleTimeout       = 2 * time.Minute
-	// frontWatchDelay: a request still running after about this long gets a
-	// read that notices the client leaving (which cancels the upstream
-	// request). Quick requests, nearly all, never pay for it, nor for a
-	// timer: one sweep per Front looks every frontWatchDelay.
-	frontWatchDelay = 20 * time.Millisecond
-)
+// frontWatchDelay: a request still running after about this long gets a
+// read that notices the client leaving (which cancels the upstream request).
+// Quick requests, nearly all, never pay for it, nor for a timer: one sweep
+// per Front looks every frontWatchDelay.
+const frontWatchDelay = 20 * time.Millisecond
 
 // frontConn is one client connection served by the front lane.
 type frontConn struct {
@@ -87,7 +82,7 @@ func (c *frontConn) serve() {
 // readHead waits for the next request and reads its head.
 func (c *frontConn) readHead() (requestHead, headVerdict, error) {
 	c.idle.Store(true)
-	_ = c.raw.SetReadDeadline(time.Now().Add(frontIdleTimeout))
+	_ = c.raw.SetReadDeadline(time.Now().Add(idleTimeout))
 	if c.front.closing.Load() { // after the deadline: see wakeIfIdle
 		return requestHead{}, 0, net.ErrClosed
 	}
@@ -109,7 +104,7 @@ func (c *frontConn) readHead() (requestHead, headVerdict, error) {
 		if !waited {
 			// Only a head that did not come whole needs the header deadline
 			// (nearly all come in one read).
-			_ = c.raw.SetReadDeadline(time.Now().Add(frontReadHeaderTimeout))
+			_ = c.raw.SetReadDeadline(time.Now().Add(readHeaderTimeout))
 		}
 		if _, err := c.br.Peek(c.br.Buffered() + 1); err != nil {
 			return requestHead{}, 0, err

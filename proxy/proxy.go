@@ -91,14 +91,20 @@ func (p *Proxy) Close() {
 	}
 }
 
+// Limits on clients, for NewServer and the Front's own lane alike.
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 2 * time.Minute
+)
+
 // NewServer returns an http.Server for h with the limits a proxy facing
 // clients needs: slow or oversized headers are cut off and idle keep-alive
 // connections reaped, but nothing limits a request or response body in time.
 func NewServer(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
