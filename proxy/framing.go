@@ -27,11 +27,15 @@ type framingConn struct {
 
 // ReadFrom lets the server splice a body from another socket into this one:
 // the guard only follows what is read.
-func (c *framingConn) ReadFrom(r io.Reader) (int64, error) {
-	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+func (c *framingConn) ReadFrom(r io.Reader) (int64, error) { return readFromVia(c.Conn, r) }
+
+// readFromVia writes r to c through c's own ReadFrom (splice, sendfile)
+// when it has one: a wrapper's embedding would otherwise hide it.
+func readFromVia(c net.Conn, r io.Reader) (int64, error) {
+	if rf, ok := c.(io.ReaderFrom); ok {
 		return rf.ReadFrom(r)
 	}
-	return io.Copy(writerOnly{c.Conn}, r)
+	return io.Copy(writerOnly{c}, r)
 }
 
 func (c *framingConn) Read(p []byte) (int, error) {

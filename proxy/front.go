@@ -234,9 +234,4 @@ func (c *replayConn) Read(p []byte) (int, error) {
 }
 
 // ReadFrom keeps splicing into the socket possible.
-func (c *replayConn) ReadFrom(r io.Reader) (int64, error) {
-	if rf, ok := c.Conn.(io.ReaderFrom); ok {
-		return rf.ReadFrom(r)
-	}
-	return io.Copy(writerOnly{c.Conn}, r)
-}
+func (c *replayConn) ReadFrom(r io.Reader) (int64, error) { return readFromVia(c.Conn, r) }
