@@ -3,12 +3,13 @@ package proxy
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"log/slog"
 	"math/rand/v2"
 	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"otcompat/accesslog"
 )
 
 // observe starts each request's exchange (keeping the client's X-Request-Id
@@ -46,21 +47,19 @@ func (p *Proxy) record(c echo.Context, ex *exchange) {
 	route := routeClass(r.URL.Path)
 	p.metrics.requests.WithLabelValues(r.Method, route, version, statusLabel(status)).Inc()
 	p.metrics.duration.WithLabelValues(route, strconv.FormatBool(len(ex.applied) > 0)).Observe(elapsed.Seconds())
-	if !p.log.Enabled(r.Context(), slog.LevelInfo) {
-		return
-	}
-	p.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-		slog.String("id", ex.id),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.RequestURI()),
-		slog.String("requested", ex.requested),
-		slog.String("served", ex.served),
-		slog.String("applied", ex.appliedNames()),
-		slog.String("unchanged_because", ex.skipped),
-		slog.Int("status", status),
-		slog.Int64("bytes", res.Size),
-		slog.Duration("duration", elapsed),
-	)
+	p.access.Write(r.Context(), &accesslog.Entry{
+		Time:             ex.start.Add(elapsed),
+		ID:               ex.id,
+		Method:           r.Method,
+		Path:             r.URL.RequestURI(),
+		Requested:        ex.requested,
+		Served:           ex.served,
+		Applied:          ex.appliedNames(),
+		UnchangedBecause: ex.skipped,
+		Status:           status,
+		Bytes:            res.Size,
+		Duration:         elapsed,
+	})
 }
 
 // newRequestID makes a 128-bit random id. It names a request in logs and

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"otcompat/accesslog"
 	"otcompat/negotiate"
 	"otcompat/transforms"
 )
@@ -28,6 +29,8 @@ type Config struct {
 	Chain      *transforms.Chain
 	Negotiator *negotiate.Negotiator
 	Logger     *slog.Logger
+	// AccessLog writes the line per request (nil: through Logger at info).
+	AccessLog *accesslog.Log
 	// MaxTransformBytes bounds buffered bodies (0: DefaultMaxTransformBytes).
 	MaxTransformBytes int64
 	// UpstreamTimeout bounds the wait for the upstream's response headers
@@ -39,6 +42,7 @@ type Config struct {
 type Proxy struct {
 	cfg       Config
 	log       *slog.Logger
+	access    *accesslog.Log
 	transport *http.Transport
 	rp        *httputil.ReverseProxy
 	metrics   *Metrics
@@ -54,9 +58,13 @@ func New(cfg Config) *Proxy {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.AccessLog == nil {
+		cfg.AccessLog = accesslog.FromSlog(cfg.Logger)
+	}
 	p := &Proxy{
 		cfg:       cfg,
 		log:       cfg.Logger,
+		access:    cfg.AccessLog,
 		transport: cfg.Upstream.Transport(cfg.UpstreamTimeout),
 		metrics:   newMetrics(),
 		direct:    newDirectPool(cfg.Upstream),

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"otcompat/accesslog"
 )
 
 type logOptions struct {
@@ -40,12 +42,24 @@ func (o *logOptions) validate() error {
 // logger builds the logger the options name; validate must have passed.
 // It writes to stderr through logOutput.
 func (o *logOptions) logger() *slog.Logger {
+	return o.loggerOn(logOutput)
+}
+
+func (o *logOptions) loggerOn(out *bufferedLog) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: logLevels[o.level]}
-	var h slog.Handler = slog.NewTextHandler(logOutput, opts)
+	var h slog.Handler = slog.NewTextHandler(out, opts)
 	if o.format == "json" {
-		h = slog.NewJSONHandler(logOutput, opts)
+		h = slog.NewJSONHandler(out, opts)
 	}
-	return slog.New(flushingHandler{h, logOutput})
+	return slog.New(flushingHandler{h, out})
+}
+
+// accessLog writes the proxy's line per request as log, which o.logger
+// built, would: the same bytes to the same output, at a fraction of slog's
+// cost.
+func (o *logOptions) accessLog(log *slog.Logger) *accesslog.Log {
+	h := log.Handler().(flushingHandler)
+	return accesslog.Direct(h, h.out, o.format == "json")
 }
 
 // logFlushInterval bounds how long an info or debug line waits in logOutput.

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"otcompat/accesslog"
 )
 
 // lockedBuffer is a bytes.Buffer safe for the flush timer's goroutine.
@@ -53,5 +56,32 @@ func TestBufferedLog(t *testing.T) {
 	log.Info("request", "n", 3)
 	if err := out.Flush(); err != nil || !strings.Contains(sink.String(), "n=3") {
 		t.Fatalf("Flush: %v; stderr %q", err, sink.String())
+	}
+}
+
+// TestAccessLogMatchesLogger: the proxy's fast access line is the line the
+// configured slog handler writes, in both formats.
+func TestAccessLogMatchesLogger(t *testing.T) {
+	e := accesslog.Entry{
+		Time: time.Date(2026, 11, 27, 4, 4, 29, 123_456_789, time.UTC), ID: "id1", Method: "GET",
+		Path: "/runs?pageLength=5", Requested: "3", Served: "3", Applied: "badrun@4",
+		Status: 200, Bytes: 1234, Duration: 3 * time.Millisecond,
+	}
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			var sink lockedBuffer
+			out := newBufferedLog(&sink)
+			o := logOptions{format: format, level: "info"}
+			log := o.loggerOn(out)
+			o.accessLog(log).Write(context.Background(), &e)
+			accesslog.FromSlog(log).Write(context.Background(), &e)
+			if err := out.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.SplitAfter(sink.String(), "\n")
+			if len(lines) != 3 || lines[0] != lines[1] || !strings.Contains(lines[0], "badrun@4") {
+				t.Fatalf("want two equal lines, got %q", lines)
+			}
+		})
 	}
 }

@@ -130,6 +130,7 @@ func (o *proxyOptions) serve(ctx context.Context, up *proxy.Upstream, ready func
 		Chain:             chain,
 		Negotiator:        negotiate.NewNegotiator(negotiate.UpstreamNewest, chain.Newest()),
 		Logger:            log,
+		AccessLog:         o.accessLog(log),
 		MaxTransformBytes: o.maxTransform,
 		UpstreamTimeout:   o.upstreamTimeout,
 	})

@@ -1,0 +1,154 @@
+// Package accesslog writes the proxy's line per request. Through slog it
+// cost about 8 µs of a 100 µs pass-through (record building, a stack walk
+// for the source position, generic value formatting); Direct writes the same
+// bytes as slog's default text and JSON handlers in about a tenth of that.
+package accesslog
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Entry is one request's line.
+type Entry struct {
+	Time                       time.Time
+	ID, Method, Path           string
+	Requested, Served, Applied string
+	UnchangedBecause           string
+	Status                     int
+	Bytes                      int64
+	Duration                   time.Duration
+}
+
+// record is e as a slog record, with no source position.
+func (e *Entry) record() slog.Record {
+	r := slog.NewRecord(e.Time, slog.LevelInfo, "request", 0)
+	r.AddAttrs(
+		slog.String("id", e.ID),
+		slog.String("method", e.Method),
+		slog.String("path", e.Path),
+		slog.String("requested", e.Requested),
+		slog.String("served", e.Served),
+		slog.String("applied", e.Applied),
+		slog.String("unchanged_because", e.UnchangedBecause),
+		slog.Int("status", e.Status),
+		slog.Int64("bytes", e.Bytes),
+		slog.Duration("duration", e.Duration),
+	)
+	return r
+}
+
+// Log writes entries at info level.
+type Log struct {
+	handler slog.Handler
+	direct  *direct // nil: every entry goes through handler
+}
+
+// FromSlog logs entries through l's handler, whatever it is.
+func FromSlog(l *slog.Logger) *Log {
+	return &Log{handler: l.Handler()}
+}
+
+// Direct logs entries as h would, writing them to w itself. h must be a
+// slog.NewTextHandler (or, with json, slog.NewJSONHandler) on w with no
+// options but Level, perhaps wrapped, and w must take concurrent writes.
+// Entries holding strings that need escaping, which well-formed requests do
+// not, still go through h.
+func Direct(h slog.Handler, w interface{ Write([]byte) (int, error) }, json bool) *Log {
+	return &Log{handler: h, direct: &direct{w: w, json: json}}
+}
+
+// Write logs e if the handler takes info records.
+func (l *Log) Write(ctx context.Context, e *Entry) {
+	if !l.handler.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	if l.direct != nil && l.direct.write(e) {
+		return
+	}
+	_ = l.handler.Handle(ctx, e.record())
+}
+
+type direct struct {
+	w    interface{ Write([]byte) (int, error) }
+	json bool
+}
+
+var lineBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// write writes e's line unless one of its strings needs escaping.
+func (d *direct) write(e *Entry) bool {
+	for _, s := range [...]string{e.ID, e.Method, e.Path, e.Requested, e.Served, e.Applied, e.UnchangedBecause} {
+		if !plain(s) {
+			return false
+		}
+	}
+	bp := lineBuffers.Get().(*[]byte)
+	b := d.appendLine((*bp)[:0], e)
+	_, _ = d.w.Write(b)
+	*bp = b
+	lineBuffers.Put(bp)
+	return true
+}
+
+// plain reports whether s is only printable ASCII other than space, quote
+// and backslash: such a string needs no escaping in JSON, and in text only
+// quotes when it is empty or holds '='.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *direct) appendLine(b []byte, e *Entry) []byte {
+	// Times as slog writes them: to the nanosecond in JSON, to the
+	// millisecond (truncated) in text.
+	if d.json {
+		b = append(b, `{"time":"`...)
+		b = e.Time.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, `","level":"INFO","msg":"request"`...)
+	} else {
+		b = append(b, "time="...)
+		b = e.Time.Truncate(time.Millisecond).AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+		b = append(b, " level=INFO msg=request"...)
+	}
+	b = d.appendString(b, "id", e.ID)
+	b = d.appendString(b, "method", e.Method)
+	b = d.appendString(b, "path", e.Path)
+	b = d.appendString(b, "requested", e.Requested)
+	b = d.appendString(b, "served", e.Served)
+	b = d.appendString(b, "applied", e.Applied)
+	b = d.appendString(b, "unchanged_because", e.UnchangedBecause)
+	b = strconv.AppendInt(d.appendKey(b, "status"), int64(e.Status), 10)
+	b = strconv.AppendInt(d.appendKey(b, "bytes"), e.Bytes, 10)
+	if d.json {
+		// As slog (and encoding/json) do: nanoseconds.
+		b = strconv.AppendInt(d.appendKey(b, "duration"), int64(e.Duration), 10)
+		return append(b, "}\n"...)
+	}
+	b = append(d.appendKey(b, "duration"), e.Duration.String()...)
+	return append(b, '\n')
+}
+
+func (d *direct) appendKey(b []byte, key string) []byte {
+	if d.json {
+		return append(append(append(b, `,"`...), key...), `":`...)
+	}
+	return append(append(append(b, ' '), key...), '=')
+}
+
+// appendString appends a plain string value.
+func (d *direct) appendString(b []byte, key, s string) []byte {
+	b = d.appendKey(b, key)
+	if d.json || s == "" || strings.IndexByte(s, '=') >= 0 {
+		return append(append(append(b, '"'), s...), '"')
+	}
+	return append(b, s...)
+}
