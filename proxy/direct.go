@@ -148,7 +148,7 @@ func (p *Proxy) exchangeOn(ctx context.Context, uc *upstreamConn, r *http.Reques
 		_ = uc.SetReadDeadline(time.Now().Add(p.cfg.UpstreamTimeout))
 	}
 	for {
-		resp, err := http.ReadResponse(uc.br, r)
+		resp, err := readResponse(uc.br, r)
 		if err != nil {
 			return nil, p.connErr(ctx, err, reused, uc.br.Buffered())
 		}

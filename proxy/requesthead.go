@@ -40,16 +40,11 @@ func parseHead(b []byte) (requestHead, headVerdict) {
 	pos, lines := 0, 0
 	hosts := 0
 	for {
-		i := bytes.IndexByte(b[pos:], '\n')
-		if i < 0 {
-			return h, headIncomplete
+		line, next, v := headLine(b, pos)
+		if v != headOurs {
+			return h, v
 		}
-		end := pos + i
-		if end == pos || b[end-1] != '\r' {
-			return h, headHandOff // a bare LF (net/http takes it; we need not)
-		}
-		line := b[pos : end-1]
-		pos = end + 1
+		pos = next
 		lines++
 		switch {
 		case lines == 1:
@@ -69,10 +64,7 @@ func parseHead(b []byte) (requestHead, headVerdict) {
 		if !ok {
 			return h, headHandOff
 		}
-		key, ok := commonHeaders[string(name)]
-		if !ok {
-			key = textproto.CanonicalMIMEHeaderKey(string(name))
-		}
+		key := canonicalKey(name)
 		switch key {
 		case "Content-Length", "Transfer-Encoding", "Expect", "Upgrade":
 			return h, headHandOff // a body, 100-continue or a protocol switch
@@ -93,6 +85,28 @@ func parseHead(b []byte) (requestHead, headVerdict) {
 		}
 		h.header[key] = append(h.header[key], string(value))
 	}
+}
+
+// headLine returns the CRLF-ended line at pos and where the next starts.
+func headLine(b []byte, pos int) (line []byte, next int, v headVerdict) {
+	i := bytes.IndexByte(b[pos:], '\n')
+	if i < 0 {
+		return nil, 0, headIncomplete
+	}
+	end := pos + i
+	if end == pos || b[end-1] != '\r' {
+		return nil, 0, headHandOff // a bare LF (net/http takes it; we need not)
+	}
+	return b[pos : end-1], end + 1, headOurs
+}
+
+// canonicalKey is textproto.CanonicalMIMEHeaderKey, without allocating for
+// the names in commonHeaders.
+func canonicalKey(name []byte) string {
+	if key, ok := commonHeaders[string(name)]; ok {
+		return key
+	}
+	return textproto.CanonicalMIMEHeaderKey(string(name))
 }
 
 // requestLine reads "GET /path HTTP/1.1".
@@ -179,15 +193,19 @@ func allKeepAlive(v []byte) bool {
 	return true
 }
 
-// commonHeaders maps header names as clients usually spell them to their
-// canonical keys without allocating (a map lookup of string(b) does not).
+// commonHeaders maps header names as clients and servers usually spell them
+// to their canonical keys without allocating (a map lookup of string(b) does
+// not).
 var commonHeaders = func() map[string]string {
 	m := map[string]string{}
 	for _, k := range []string{"Accept", "Accept-Encoding", "Accept-Language", "Authorization",
 		"Cache-Control", "Connection", "Content-Length", "Cookie", "Expect", "Host",
 		"If-Modified-Since", "If-None-Match", "Opentrons-Version", "Origin", "Pragma", "Referer",
 		"Te", "Trailer", "Transfer-Encoding", "Upgrade", "User-Agent", "X-Forwarded-For",
-		"X-Forwarded-Host", "X-Forwarded-Proto", "X-Request-Id", "Otcompat-Explain"} {
+		"X-Forwarded-Host", "X-Forwarded-Proto", "X-Request-Id", "Otcompat-Explain",
+		// and robot-server's answers
+		"Access-Control-Allow-Origin", "Content-Encoding", "Content-Type", "Date", "Etag",
+		"Keep-Alive", "Last-Modified", "Opentrons-Min-Version", "Pragma", "Server", "Vary"} {
 		m[k] = k
 		m[strings.ToLower(k)] = k
 	}
