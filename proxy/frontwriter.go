@@ -98,17 +98,21 @@ func (w *frontWriter) Write(p []byte) (int, error) {
 		return 0, w.err
 	}
 	w.written += int64(len(p))
-	if w.chunked {
+	switch {
+	case w.chunked:
 		if len(p) == 0 {
 			return 0, nil
 		}
 		w.buf = append(strconv.AppendInt(w.buf, int64(len(p)), 16), '\r', '\n')
-	}
-	w.out(p)
-	if w.chunked {
+		w.out(p)
 		w.out(crlf)
-	} else if w.written == w.declared {
-		w.complete()
+	case w.written == w.declared:
+		// The body's last bytes leave with the buffer in one writev,
+		// without a copy into it (the direct path hands over whole bodies
+		// from its read buffer).
+		w.send(p)
+	default:
+		w.out(p)
 	}
 	return len(p), w.err
 }
@@ -299,13 +303,21 @@ func appendHeader(b []byte, h http.Header, keys []string) ([]byte, []string) {
 	return b, keys
 }
 
-// out buffers p, or sends the buffer and p together when p does not fit.
+// out buffers p, or sends the buffer and p when p does not fit.
 func (w *frontWriter) out(p []byte) {
 	if w.err != nil {
 		return
 	}
 	if len(w.buf)+len(p) <= cap(w.buf) {
 		w.buf = append(w.buf, p...)
+		return
+	}
+	w.send(p)
+}
+
+// send writes the buffer and p together.
+func (w *frontWriter) send(p []byte) {
+	if w.err != nil || len(w.buf)+len(p) == 0 {
 		return
 	}
 	bufs := net.Buffers{w.buf, p} // one writev
