@@ -32,6 +32,33 @@ func (s *scanner) skipSpace(i int) int {
 	return i
 }
 
+// sep reads the separator c expected at i (maybe after blanks) and the
+// blanks after it, returning where the next token starts. When c is not
+// there it returns false and where the first non-blank is.
+//
+// Callers first try sepFast, which is small enough to inline: a call per
+// separator costs more than the common cases take.
+func (s *scanner) sep(i int, c byte) (int, bool) {
+	i = s.skipSpace(i)
+	if i >= len(s.b) || s.b[i] != c {
+		return i, false
+	}
+	return s.skipSpace(i + 1), true
+}
+
+// sepFast is sep for the two layouts seen in practice, compact (",") and
+// Python's json.dumps (", "); anything else returns false, to call sep.
+func (s *scanner) sepFast(i int, c byte) (int, bool) {
+	if b := s.b; i+2 < len(b) && b[i] == c {
+		j := i + 1
+		if b[j] == ' ' {
+			j++
+		}
+		return j, b[j] > ' '
+	}
+	return i, false
+}
+
 // value validates the value starting at i (no leading space) and returns
 // where it ends.
 func (s *scanner) value(i int) (int, bool) {
@@ -133,10 +160,20 @@ func (s *scanner) str(i int) (int, bool) {
 	i++
 	s.escaped = false
 	for {
-		for i+8 <= len(b) {
-			if m := plainMask(binary.LittleEndian.Uint64(b[i:])); m != 0 {
-				i += bits.TrailingZeros64(m) / 8
-				break
+		// i <= len(b)-8 rather than i+8 <= len(b): it cannot overflow, so
+		// the compiler drops a bounds check of the word load.
+		for i <= len(b)-8 {
+			w := binary.LittleEndian.Uint64(b[i:])
+			if m := plainMask(w); m != 0 {
+				// The flag is a byte's high bit (bit 8k+7). Most strings
+				// end at the first flag: its byte, read from the word
+				// rather than reloaded, is the closing quote.
+				z := bits.TrailingZeros64(m)
+				i += z / 8
+				if byte(w>>(z&^7)) == '"' {
+					return i + 1, true
+				}
+				break // a backslash or a control character: see below
 			}
 			i += 8
 		}
@@ -175,9 +212,16 @@ func (s *scanner) str(i int) (int, bool) {
 
 // plainMask flags (high bit of each byte) the quotes, backslashes and
 // control characters among eight string bytes; the lowest flag is exact.
+//
+// Two tests rather than three: x^0x02 maps the control characters
+// (0x00-0x1f) onto themselves and '"' (0x22) onto 0x20, and no other byte
+// below 0x21, so one "has a byte below 0x21" test finds both. The tricks
+// flag false bytes only above a true one, so the OR's lowest flag is exact.
+// Each test clears the flags of bytes with their high bit set (&^ qc,
+// &^ bs); qc and bs have x's high bits, so one &^ x does it for both.
 func plainMask(x uint64) uint64 {
-	q, bs := x^(swarOnes*'"'), x^(swarOnes*'\\')
-	return (((q - swarOnes) &^ q) | ((bs - swarOnes) &^ bs) | ((x - swarOnes*0x20) &^ x)) & swarHighs
+	qc, bs := x^(swarOnes*0x02), x^(swarOnes*'\\')
+	return ((qc - swarOnes*0x21) | (bs - swarOnes)) &^ x & swarHighs
 }
 
 func isHex(c byte) bool {
@@ -195,9 +239,13 @@ type jsonMember struct {
 // keyIs compares a member's key with name, unescaping only when the key
 // holds an escape (robot-server never writes one).
 func (m jsonMember) keyIs(name string) bool {
-	if !m.keyHasEscape {
-		return string(m.key) == name
+	if m.keyHasEscape {
+		return m.escapedKeyIs(name) // apart, so that keyIs inlines
 	}
+	return string(m.key) == name
+}
+
+func (m jsonMember) escapedKeyIs(name string) bool {
 	var k string
 	return json.Unmarshal(append(append([]byte{'"'}, m.key...), '"'), &k) == nil && k == name
 }
@@ -227,41 +275,37 @@ func (s *scanner) members(i int, field func(m jsonMember) (int, bool)) (int, boo
 			return keyEnd, false
 		}
 		escaped := s.escaped
-		colon := s.skipSpace(keyEnd)
-		if colon >= len(s.b) || s.b[colon] != ':' {
-			return colon, false
+		valueStart, ok := s.sepFast(keyEnd, ':')
+		if !ok {
+			if valueStart, ok = s.sep(keyEnd, ':'); !ok {
+				return valueStart, false
+			}
 		}
-		valueStart := s.skipSpace(colon + 1)
 		var end int
-		if field != nil {
+		switch {
+		case field != nil:
 			// Built only here: most members are nested ones nobody reads.
 			end, ok = field(jsonMember{key: s.b[i+1 : keyEnd-1], start: i, valueStart: valueStart, keyHasEscape: escaped})
-		} else {
+		case valueStart < len(s.b) && s.b[valueStart] == '"':
+			end, ok = s.str(valueStart) // most values are strings: skip value's dispatch
+		default:
 			end, ok = s.value(valueStart)
 		}
 		if !ok {
 			return end, false
 		}
-		var more bool
-		if i, more, ok = s.afterItem(end, '}'); !more {
-			return i, ok
+		// What follows the member: a comma and the next key, or the end.
+		if i, ok = s.sepFast(end, ','); !ok {
+			i, ok = s.sep(end, ',')
 		}
+		if ok {
+			continue
+		}
+		if i < len(s.b) && s.b[i] == '}' {
+			return i + 1, true
+		}
+		return i, false
 	}
-}
-
-// afterItem reads what follows an object member or array element ending at
-// end: a comma and the next item's start (more), or the closing byte.
-func (s *scanner) afterItem(end int, closing byte) (i int, more, ok bool) {
-	i = s.skipSpace(end)
-	switch {
-	case i >= len(s.b):
-		return i, false, false
-	case s.b[i] == ',':
-		return s.skipSpace(i + 1), true, true
-	case s.b[i] == closing:
-		return i + 1, false, true
-	}
-	return i, false, false
 }
 
 // array validates the array at i. Each element is read by elem (s.value when
@@ -291,10 +335,16 @@ func (s *scanner) elements(i int, elem func(start int) (int, bool)) (int, bool) 
 		if !ok {
 			return end, false
 		}
-		var more bool
-		if i, more, ok = s.afterItem(end, ']'); !more {
-			return i, ok
+		if i, ok = s.sepFast(end, ','); !ok { // as in members
+			i, ok = s.sep(end, ',')
 		}
+		if ok {
+			continue
+		}
+		if i < len(s.b) && s.b[i] == ']' {
+			return i + 1, true
+		}
+		return i, false
 	}
 }
 

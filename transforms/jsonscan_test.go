@@ -1,7 +1,10 @@
 package transforms
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -32,11 +35,83 @@ func TestValidJSON(t *testing.T) {
 		{``, false},
 		{strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1), false},
 		{strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth), true},
+		// Separators in and out of sepFast's layouts.
+		{`{"a":1,"b":[1,2],"c":{}}`, true},
+		{"{\"a\" :\t1 ,\n\"b\":  [1 ,\r\n2,  3 ] , \"c\":\n{} }", true},
+		{`{"a": 1 }`, true},
+		{`[1, "x" ]`, true},
+		{`{"a":1,}`, false},
+		{`{"a": 1 , }`, false},
+		{`[1, ]`, false},
+		{`{"a":: 1}`, false},
+		{`{"a": , "b": 1}`, false},
+		{`{"a": 1 "b": 2}`, false},
+		{`{"a": 1,`, false},
+		{`{"a":`, false},
+		{`[1,`, false},
+		{"{\"a\":\x001}", false},
+		{"[1,\x002]", false},
+		// Strings around the word boundaries of str.
+		{`["", "1234567", "12345678", "123456789", "123456789012345\"x", "\u00e9\\"]`, true},
+		{`"1234567\`, false},
+		{"\"1234567\x7f\xff\xc3\xa9\"", true},
+		{"\"12345678\x1f\"", false},
 	}
 	for _, tt := range tests {
 		if got := validJSON([]byte(tt.in)); got != tt.want {
 			t.Errorf("validJSON(%.60q) = %v, want %v", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestPlainMask checks the SWAR test against a byte-wise one: the lowest
+// flag must fall on the first quote, backslash or control character.
+func TestPlainMask(t *testing.T) {
+	first := func(w [8]byte) int {
+		for k, c := range w {
+			if c < 0x20 || c == '"' || c == '\\' {
+				return k
+			}
+		}
+		return 8
+	}
+	check := func(w [8]byte) {
+		t.Helper()
+		got := 8
+		if m := plainMask(binary.LittleEndian.Uint64(w[:])); m != 0 {
+			got = bits.TrailingZeros64(m) / 8
+		}
+		if want := first(w); got != want {
+			t.Fatalf("plainMask(%q): first flag at %d, want %d", w, got, want)
+		}
+	}
+	// Every byte value at every position, in plain text and after bytes
+	// that borrow (0x00, 0x20, 0x21, 0x80, 0xff).
+	for _, fill := range []byte{'a', 0x00, 0x20, 0x21, 0x23, 0x5b, 0x5d, 0x80, 0xa1, 0xff} {
+		for k := range 8 {
+			for c := range 256 {
+				w := [8]byte{'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a'}
+				for j := k + 1; j < 8; j++ {
+					w[j] = fill
+				}
+				w[k] = byte(c)
+				check(w)
+			}
+		}
+	}
+	// Random words drawn from the bytes around the thresholds.
+	edges := []byte{0x00, 0x01, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x5b, 0x5c, 0x5d, 0x7f, 0x80, 0x9f, 0xa0, 0xa1, 0xa2, 0xdc, 0xfe, 0xff}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200_000 {
+		var w [8]byte
+		for j := range w {
+			if rng.IntN(2) == 0 {
+				w[j] = edges[rng.IntN(len(edges))]
+			} else {
+				w[j] = byte(rng.IntN(256))
+			}
+		}
+		check(w)
 	}
 }
 
@@ -58,4 +133,16 @@ func FuzzValidJSON(f *testing.F) {
 			t.Fatalf("validJSON = %v, encoding/json.Valid = %v for %q", got, std, b)
 		}
 	})
+}
+
+// BenchmarkValidJSON57KB times the scanner alone on the 57 KB run list.
+func BenchmarkValidJSON57KB(b *testing.B) {
+	body := benchBody("57KB").body
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if !validJSON(body) {
+			b.Fatal("invalid")
+		}
+	}
 }
