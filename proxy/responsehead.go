@@ -128,8 +128,13 @@ func (b *lengthBody) Read(p []byte) (int, error) {
 	}
 	n, err := b.r.Read(p)
 	b.n -= int64(n)
-	if err == io.EOF {
+	switch {
+	case err == io.EOF:
 		err = io.ErrUnexpectedEOF
+	case err == nil && b.n == 0:
+		// The end, with the last bytes: a reader such as bytes.Buffer
+		// would otherwise grow its buffer for one more Read.
+		err = io.EOF
 	}
 	return n, err
 }

@@ -103,6 +103,25 @@ func TestReadResponseBody(t *testing.T) {
 	}
 }
 
+// TestReadResponseBodyEndsWithLastBytes: the read that takes a body's last
+// bytes reports io.EOF, as net/http's bodies do. Without it bytes.Buffer
+// (readLimited) doubled a buffer sized to Content-Length for one more Read,
+// which cost a 3.5 MB list 23 MB of peak memory under 8 clients.
+func TestReadResponseBodyEndsWithLastBytes(t *testing.T) {
+	get, _ := http.NewRequest(http.MethodGet, "http://upstream/runs", nil)
+	resp, err := readResponse(bufio.NewReader(strings.NewReader("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")), get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := make([]byte, 64)
+	if n, err := resp.Body.Read(p); n != 5 || err != io.EOF {
+		t.Fatalf("Read = %d, %v; want 5, EOF", n, err)
+	}
+	if n, err := resp.Body.Read(p); n != 0 || err != io.EOF {
+		t.Fatalf("Read after the end = %d, %v; want 0, EOF", n, err)
+	}
+}
+
 func FuzzParseResponseHead(f *testing.F) {
 	f.Add([]byte("HTTP/1.1 200 OK\r\nserver: uvicorn\r\ncontent-length: 2\r\ncontent-type: application/json\r\n\r\n{}"))
 	f.Add([]byte("HTTP/1.1 500\r\nConnection: close\r\nContent-Length: 0\r\nX-A:\t1 \r\n\r\n"))
