@@ -63,6 +63,9 @@ func TestServed(t *testing.T) {
 		{"no chain: upstream's newest", []string{"*"}, nil, "4", "", true},
 		{"no chain: 4 is newest", []string{"4"}, nil, "4", "", true},
 		{"chain below upstream", []string{"*"}, version.Must(version.NewVersion("3")), "4", "", true},
+		{"5 is below a chain at 5.1", []string{"5"}, version.Must(version.NewVersion("5.1")), "5", "5", true},
+		{"6 is above a chain at 5.1", []string{"6"}, version.Must(version.NewVersion("5.1")), "5.1", "", true},
+		{"5 is above a chain at 5.0-beta", []string{"5"}, version.Must(version.NewVersion("5.0-beta")), "5.0-beta", "", true},
 		{"missing is the upstream's", nil, five, "", "", false},
 		{"invalid is the upstream's", []string{"abc"}, five, "", "", false},
 		{"below minimum is the upstream's", []string{"1"}, five, "", "", false},
@@ -97,6 +100,10 @@ func TestObserveRaisesUpstreamNewest(t *testing.T) {
 	}
 	if served, client, _ := n.Served(Parse([]string{"5"})); served != "5" || client == nil {
 		t.Fatalf("client at 5 below newest 7: served %s, client %v; want 5 and a plan version", served, client)
+	}
+	n.Observe("2000000000") // however large, worked out at once
+	if served, client, _ := n.Served(Parse([]string{"1999999999"})); served != "1999999999" || client == nil {
+		t.Fatalf("client just below newest 2000000000: served %s, client %v", served, client)
 	}
 }
 

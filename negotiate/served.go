@@ -2,6 +2,7 @@ package negotiate
 
 import (
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/hashicorp/go-version"
@@ -17,6 +18,17 @@ const UpstreamNewest = 4
 type Negotiator struct {
 	chainNewest    *version.Version
 	upstreamNewest atomic.Int64
+	mu             sync.Mutex // serialises raising upstreamNewest and newest
+	newest         atomic.Pointer[newestVersion]
+}
+
+// newestVersion is Newest, worked out when it changes: go-version's
+// comparisons format both versions as strings, four allocations a request.
+type newestVersion struct {
+	v *version.Version
+	// atLeast is the smallest integer version not below v: clients that
+	// ask for it or more get v.
+	atLeast int
 }
 
 // NewNegotiator returns a Negotiator whose newest version is the higher of
@@ -24,18 +36,27 @@ type Negotiator struct {
 // when there is none).
 func NewNegotiator(upstreamNewest int, chainNewest *version.Version) *Negotiator {
 	n := &Negotiator{chainNewest: chainNewest}
-	n.upstreamNewest.Store(int64(upstreamNewest))
+	n.setUpstreamNewest(int64(upstreamNewest))
 	return n
 }
 
-// Newest is the version served to "*" and to clients above it.
-func (n *Negotiator) Newest() *version.Version {
-	up := cachedVersion(int(n.upstreamNewest.Load()))
-	if n.chainNewest != nil && n.chainNewest.GreaterThan(up) {
-		return n.chainNewest
+func (n *Negotiator) setUpstreamNewest(v int64) {
+	n.upstreamNewest.Store(v)
+	nv := &newestVersion{v: cachedVersion(int(v))}
+	if n.chainNewest != nil && n.chainNewest.GreaterThan(nv.v) {
+		nv.v = n.chainNewest
 	}
-	return up
+	// From just below the major number: at most a step or two, however
+	// large a version the upstream shows.
+	nv.atLeast = max(0, int(nv.v.Segments64()[0])-1)
+	for cachedVersion(nv.atLeast).LessThan(nv.v) {
+		nv.atLeast++
+	}
+	n.newest.Store(nv)
 }
+
+// Newest is the version served to "*" and to clients above it.
+func (n *Negotiator) Newest() *version.Version { return n.newest.Load().v }
 
 // Served is the version the proxy serves to r, and the client's version for
 // choosing which changes to undo (nil: undo none). ok is false when the
@@ -45,12 +66,10 @@ func (n *Negotiator) Served(r Requested) (served string, client *version.Version
 	case Newest:
 		return n.Newest().Original(), nil, true
 	case Number:
-		newest := n.Newest()
-		c := cachedVersion(r.N)
-		if !c.LessThan(newest) {
-			return newest.Original(), nil, true
+		if newest := n.newest.Load(); r.N >= newest.atLeast {
+			return newest.v.Original(), nil, true
 		}
-		return strconv.Itoa(r.N), c, true
+		return strconv.Itoa(r.N), cachedVersion(r.N), true
 	}
 	return "", nil, false
 }
@@ -62,11 +81,13 @@ func (n *Negotiator) Observe(headerValue string) {
 	if err != nil {
 		return
 	}
-	for {
-		cur := n.upstreamNewest.Load()
-		if int64(v) <= cur || n.upstreamNewest.CompareAndSwap(cur, int64(v)) {
-			return
-		}
+	if int64(v) <= n.upstreamNewest.Load() {
+		return // nearly always: no lock
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if int64(v) > n.upstreamNewest.Load() {
+		n.setUpstreamNewest(int64(v))
 	}
 }
 

@@ -28,6 +28,10 @@ type frontConn struct {
 	idle   atomic.Bool
 	w      frontWriter
 	keys   []string // frontWriter's scratch
+	// frontWriter's writev vector: kept here, a local one escapes to the
+	// heap twice a response.
+	iov  [2][]byte
+	bufs net.Buffers
 
 	// The client-leaving watch of the request in flight (startWatch).
 	busySince atomic.Int64 // UnixNano when the request started; 0 between requests

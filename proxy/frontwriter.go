@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -320,8 +319,11 @@ func (w *frontWriter) send(p []byte) {
 	if w.err != nil || len(w.buf)+len(p) == 0 {
 		return
 	}
-	bufs := net.Buffers{w.buf, p} // one writev
-	_, err := bufs.WriteTo(w.c.raw)
+	c := w.c
+	c.iov = [2][]byte{w.buf, p}
+	c.bufs = c.iov[:]
+	_, err := c.bufs.WriteTo(c.raw) // one writev
+	c.iov = [2][]byte{}
 	w.buf = w.buf[:0]
 	if err != nil {
 		w.fail(err)

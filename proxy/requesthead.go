@@ -29,6 +29,7 @@ const (
 // requestHead is a parsed request head the front lane serves.
 type requestHead struct {
 	method, target, host string
+	targetBytes          []byte // target, in the head's bytes
 	url                  *url.URL
 	header               http.Header
 	size                 int // bytes through the blank line
@@ -38,7 +39,9 @@ type requestHead struct {
 func parseHead(b []byte) (requestHead, headVerdict) {
 	var h requestHead
 	pos, lines := 0, 0
+	var host []byte
 	hosts := 0
+	var fields headFields
 	for {
 		line, next, v := headLine(b, pos)
 		if v != headOurs {
@@ -53,8 +56,14 @@ func parseHead(b []byte) (requestHead, headVerdict) {
 			}
 			continue
 		case len(line) == 0:
+			if hosts != 1 {
+				return h, headHandOff
+			}
+			var head string
+			h.header, head = fields.header(b, pos)
+			h.target, h.host = fields.sub(head, b, h.targetBytes), fields.sub(head, b, host)
 			var err error
-			if h.url, err = url.ParseRequestURI(h.target); err != nil || hosts != 1 {
+			if h.url, err = url.ParseRequestURI(h.target); err != nil {
 				return h, headHandOff // net/http answers a bad target with its 400
 			}
 			h.size = pos
@@ -77,14 +86,70 @@ func parseHead(b []byte) (requestHead, headVerdict) {
 			if !plainHost(value) {
 				return h, headHandOff
 			}
-			h.host = string(value)
+			host = value
 			continue // net/http moves Host out of the header map too
 		}
-		if h.header == nil {
-			h.header = make(http.Header, 8)
-		}
-		h.header[key] = append(h.header[key], string(value))
+		fields.add(key, value)
 	}
+}
+
+// headFields collects a head's fields as slices of its bytes. Once the head
+// is complete, one string holds it all and the values are substrings of it:
+// a string and a slice per field was most of a request's allocations.
+type headFields struct {
+	n     int
+	array [16]headField
+	extra []headField // beyond the array (the array keeps the common case off the heap)
+}
+
+type headField struct {
+	key   string
+	value []byte // in the head's bytes
+}
+
+func (f *headFields) add(key string, value []byte) {
+	if f.n < len(f.array) {
+		f.array[f.n] = headField{key, value}
+	} else {
+		f.extra = append(f.extra, headField{key, value})
+	}
+	f.n++
+}
+
+func (f *headFields) at(i int) *headField {
+	if i < len(f.array) {
+		return &f.array[i]
+	}
+	return &f.extra[i-len(f.array)]
+}
+
+// header builds the fields' header from b, whose first size bytes are the
+// head, and returns the head as a string for sub.
+func (f *headFields) header(b []byte, size int) (http.Header, string) {
+	head := string(b[:size])
+	h := make(http.Header, f.n)
+	values := make([]string, f.n) // net/http's trick: one backing array
+	for i := range values {
+		fl := f.at(i)
+		values[i] = f.sub(head, b, fl.value)
+		if vs, ok := h[fl.key]; ok {
+			h[fl.key] = append(vs, values[i])
+		} else {
+			h[fl.key] = values[i : i+1 : i+1]
+		}
+	}
+	return h, head
+}
+
+// sub returns part, a slice of b's head, as a substring of head, the head
+// as one string. The offset comes from the shared backing array: a slice
+// starting k bytes into b has k bytes less capacity.
+func (*headFields) sub(head string, b, part []byte) string {
+	if len(part) == 0 {
+		return ""
+	}
+	off := cap(b) - cap(part)
+	return head[off : off+len(part)]
 }
 
 // headLine returns the CRLF-ended line at pos and where the next starts.
@@ -129,15 +194,12 @@ func (h *requestHead) requestLine(line []byte) bool {
 			return false
 		}
 	}
-	h.target = string(target)
+	h.targetBytes = target
 	return true
 }
 
 // request builds the *http.Request net/http would for this head.
 func (h *requestHead) request(ctx context.Context, remote string) *http.Request {
-	if h.header == nil {
-		h.header = http.Header{}
-	}
 	r := &http.Request{
 		Method: h.method, URL: h.url, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: h.header, Body: http.NoBody, Host: h.host, RemoteAddr: remote, RequestURI: h.target,

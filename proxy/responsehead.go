@@ -66,9 +66,9 @@ func parseResponseHead(b []byte) (*http.Response, int, headVerdict) {
 		}
 	}
 	resp := &http.Response{
-		Status: string(status), StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: make(http.Header, 8), ContentLength: -1,
+		StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, ContentLength: -1,
 	}
+	var fields headFields
 	for {
 		line, next, v := headLine(b, pos)
 		if v != headOurs {
@@ -79,6 +79,9 @@ func parseResponseHead(b []byte) (*http.Response, int, headVerdict) {
 			if resp.ContentLength < 0 {
 				return nil, 0, headHandOff // chunked, or read to the close
 			}
+			var head string
+			resp.Header, head = fields.header(b, pos)
+			resp.Status = fields.sub(head, b, status)
 			if resp.Close {
 				resp.Header.Del("Connection")
 			}
@@ -107,7 +110,7 @@ func parseResponseHead(b []byte) (*http.Response, int, headVerdict) {
 				return nil, 0, headHandOff
 			}
 		}
-		resp.Header[key] = append(resp.Header[key], string(value))
+		fields.add(key, value)
 	}
 }
 
