@@ -191,14 +191,19 @@ func (p *Proxy) forward(c echo.Context) error {
 	return nil
 }
 
-// interim passes 1xx responses (100 Continue to an upload) straight to the
+// interim passes 1xx responses (103 Early Hints) straight to the
 // connection: echo's Response would take the first status written for the
-// final one and drop the upstream's real status.
+// final one and drop the upstream's real status. The upstream's 100
+// Continue is not passed on: it lets the transport read the upload, and
+// that read makes net/http send the client its own 100. Passing it on too
+// sent the client a second 100 whenever the read came first.
 type interim struct{ *echo.Response }
 
 func (w interim) WriteHeader(code int) {
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
-		w.Response.Writer.WriteHeader(code)
+		if code != http.StatusContinue {
+			w.Response.Writer.WriteHeader(code)
+		}
 		return
 	}
 	w.Response.WriteHeader(code)
