@@ -18,12 +18,16 @@ import (
 func (p *Proxy) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		ex := &exchange{id: r.Header.Get(echo.HeaderXRequestID), start: time.Now()}
+		ex := exchangeFrom(r.Context()) // the front lane's
+		if ex == nil {
+			ex = new(exchange)
+			c.SetRequest(r.WithContext(withExchange(r.Context(), ex)))
+		}
+		ex.id, ex.start = r.Header.Get(echo.HeaderXRequestID), time.Now()
 		if ex.id == "" {
 			ex.id = newRequestID()
 		}
 		c.Response().Header().Set(echo.HeaderXRequestID, ex.id)
-		c.SetRequest(r.WithContext(withExchange(r.Context(), ex)))
 		err := next(c)
 		if err != nil {
 			c.Error(err)

@@ -27,7 +27,8 @@ type frontConn struct {
 	remote string
 	idle   atomic.Bool
 	w      frontWriter
-	keys   []string // frontWriter's scratch
+	keys   []string    // frontWriter's scratch
+	header http.Header // frontWriter's, cleared for each request
 	// frontWriter's writev vector: kept here, a local one escapes to the
 	// heap twice a response.
 	iov  [2][]byte
@@ -126,7 +127,9 @@ func (c *frontConn) wakeIfIdle() {
 // serveRequest runs the handler for one request and completes its response;
 // it reports whether the connection can carry another.
 func (c *frontConn) serveRequest(head *requestHead) bool {
-	ctx, cancel := context.WithCancel(context.Background())
+	// The exchange goes in the context here, which spares observe a copy
+	// of the request to put it there.
+	ctx, cancel := context.WithCancel(withExchange(context.Background(), new(exchange)))
 	defer cancel()
 	r := head.request(ctx, c.remote)
 	c.w.reset(c, r)

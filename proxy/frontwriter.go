@@ -40,7 +40,13 @@ type frontWriter struct {
 }
 
 func (w *frontWriter) reset(c *frontConn, r *http.Request) {
-	*w = frontWriter{c: c, req: r, header: make(http.Header, 8), declared: -1}
+	// One header map serves the connection's requests: nothing keeps a
+	// response's header past its request.
+	if c.header == nil {
+		c.header = make(http.Header, 8)
+	}
+	clear(c.header)
+	*w = frontWriter{c: c, req: r, header: c.header, declared: -1}
 }
 
 func (w *frontWriter) Header() http.Header { return w.header }
