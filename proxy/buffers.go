@@ -43,6 +43,28 @@ func readLimited(r io.Reader, limit, sizeHint int64) (body []byte, complete bool
 	return b.Bytes(), n <= limit, nil
 }
 
+// readBody reads a body to change. When the upstream connection's read
+// buffer holds all of it (a 57 KB run list does), the body is those bytes,
+// not a copy: they stay put until the response is sent and the connection
+// goes back to the pool. Otherwise it is read with readLimited, and pooled
+// is the bodyBuffers buffer to give back (nil for a lent body).
+func readBody(r io.Reader, limit, size int64) (body, pooled []byte, complete bool, err error) {
+	if wb, ok := r.(wholeBody); ok && size <= limit {
+		if b, ok := wb.buffered(); ok {
+			return b, nil, true, nil
+		}
+	}
+	body, complete, err = readLimited(r, limit, size)
+	return body, body, complete, err
+}
+
+// wholeBody is a body that may be entirely in its connection's buffer.
+type wholeBody interface {
+	// buffered returns the whole body and marks it read, if it is all
+	// buffered; the bytes stay valid until the connection is used again.
+	buffered() ([]byte, bool)
+}
+
 // releaseBody returns a buffer from readLimited for reuse.
 func releaseBody(b []byte) {
 	b = b[:0]

@@ -207,6 +207,16 @@ type eofBody struct {
 	eof bool
 }
 
+func (b *eofBody) buffered() ([]byte, bool) {
+	wb, ok := b.ReadCloser.(wholeBody)
+	if !ok {
+		return nil, false
+	}
+	p, ok := wb.buffered()
+	b.eof = b.eof || ok
+	return p, ok
+}
+
 func (b *eofBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err == io.EOF {

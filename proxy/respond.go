@@ -71,7 +71,7 @@ func (p *Proxy) transform(resp *http.Response, ex *exchange) (errorBody bool, er
 		p.skip(ex, skipTooLarge)
 		return false, nil
 	}
-	raw, complete, err := readLimited(resp.Body, limit, resp.ContentLength)
+	raw, pooled, complete, err := readBody(resp.Body, limit, resp.ContentLength)
 	if err != nil {
 		return false, fmt.Errorf("%w: %w", errUpstreamBody, err)
 	}
@@ -82,7 +82,7 @@ func (p *Proxy) transform(resp *http.Response, ex *exchange) (errorBody bool, er
 	}
 	resp.Body.Close()
 	// Unless a change gives a new body, the upstream's goes out as read.
-	resp.Body = &pooledBody{Reader: bytes.NewReader(raw), bufs: [2][]byte{raw}}
+	resp.Body = &pooledBody{Reader: bytes.NewReader(raw), bufs: [2][]byte{pooled}}
 	body := raw
 	if cod != nil {
 		if body, err = cod.decodeBody(raw, limit); err != nil {
@@ -141,7 +141,7 @@ func (p *Proxy) transform(resp *http.Response, ex *exchange) (errorBody bool, er
 		}
 		newBody, size = bytes.NewReader(encoded), int64(len(encoded))
 	}
-	resp.Body = &pooledBody{Reader: newBody, bufs: [2][]byte{raw}}
+	resp.Body = &pooledBody{Reader: newBody, bufs: [2][]byte{pooled}}
 	resp.ContentLength = size
 	resp.Header.Set("Content-Length", strconv.FormatInt(size, 10))
 	resp.Header.Del("Etag")

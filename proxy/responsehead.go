@@ -143,3 +143,13 @@ func (b *lengthBody) Read(p []byte) (int, error) {
 }
 
 func (b *lengthBody) Close() error { return nil }
+
+func (b *lengthBody) buffered() ([]byte, bool) {
+	if b.n <= 0 || int64(b.r.Buffered()) < b.n {
+		return nil, false
+	}
+	p, _ := b.r.Peek(int(b.n))
+	_, _ = b.r.Discard(int(b.n)) // the bytes stay in the buffer until its next fill
+	b.n = 0
+	return p, true
+}

@@ -133,3 +133,35 @@ func FuzzParseResponseHead(f *testing.F) {
 		}
 	})
 }
+
+// TestLentBody: a body all in the read buffer is lent, not copied: the
+// bytes come back once, the body then reads as ended, and what follows
+// stays for the connection's next answer.
+func TestLentBody(t *testing.T) {
+	get, _ := http.NewRequest(http.MethodGet, "http://upstream/runs", nil)
+	br := bufio.NewReader(strings.NewReader("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloHTTP/1.1 next"))
+	resp, err := readResponse(br, get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := &eofBody{ReadCloser: resp.Body}
+	b, ok := body.buffered()
+	if !ok || string(b) != "hello" || !body.eof {
+		t.Fatalf("buffered() = %q, %v (eof %v); want hello, true, true", b, ok, body.eof)
+	}
+	if n, err := body.Read(make([]byte, 8)); n != 0 || err != io.EOF {
+		t.Fatalf("Read after lending = %d, %v; want 0, EOF", n, err)
+	}
+	if rest, _ := br.Peek(br.Buffered()); string(rest) != "HTTP/1.1 next" {
+		t.Fatalf("left in the buffer: %q", rest)
+	}
+	// A body not all buffered is read as usual.
+	br = bufio.NewReaderSize(strings.NewReader("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"+strings.Repeat("x", 100)), 64)
+	resp, _ = readResponse(br, get)
+	if _, ok := (&eofBody{ReadCloser: resp.Body}).buffered(); ok {
+		t.Fatal("a body larger than the buffer was lent")
+	}
+	if b, err := io.ReadAll(resp.Body); len(b) != 100 || err != nil {
+		t.Fatalf("then read %d bytes, %v; want 100", len(b), err)
+	}
+}
