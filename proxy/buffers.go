@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"io"
 	"sync"
+
+	"otcompat/transforms"
 )
 
 // copyBuffers lends the reverse proxy its 64 KiB streaming buffers, so a
@@ -75,7 +77,8 @@ func releaseBody(b []byte) {
 // fetched one it may be built from) go back to bodyBuffers once it is sent.
 type pooledBody struct {
 	io.Reader
-	bufs [2][]byte
+	bufs    [2][]byte
+	changed *transforms.Body // the body, when it is a change's (not re-encoded)
 }
 
 // WriteTo lets io.Copy hand the body to its writer without a copy buffer

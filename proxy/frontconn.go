@@ -31,7 +31,7 @@ type frontConn struct {
 	header http.Header // frontWriter's, cleared for each request
 	// frontWriter's writev vector: kept here, a local one escapes to the
 	// heap twice a response.
-	iov  [2][]byte
+	vec  [][]byte
 	bufs net.Buffers
 
 	// The client-leaving watch of the request in flight (startWatch).

@@ -325,15 +325,57 @@ func (w *frontWriter) send(p []byte) {
 	if w.err != nil || len(w.buf)+len(p) == 0 {
 		return
 	}
+	w.sendVector(append(w.c.vec[:0], w.buf, p))
+}
+
+// sendVector writes vec, the buffer and what follows it, in one writev.
+func (w *frontWriter) sendVector(vec [][]byte) {
 	c := w.c
-	c.iov = [2][]byte{w.buf, p}
-	c.bufs = c.iov[:]
-	_, err := c.bufs.WriteTo(c.raw) // one writev
-	c.iov = [2][]byte{}
+	c.vec, c.bufs = vec, vec
+	_, err := c.bufs.WriteTo(c.raw)
+	clear(c.vec) // holds on to no body
 	w.buf = w.buf[:0]
 	if err != nil {
 		w.fail(err)
 	}
+}
+
+// pieceBody is a body in pieces (transforms.Body).
+type pieceBody interface{ Pieces(dst [][]byte) [][]byte }
+
+// writeVector takes a body's last pieces and sends them with what is
+// buffered in one writev, without copying them; they need not outlive the
+// call. What is not a plain body of declared length that the pieces
+// complete goes through Write.
+func (w *frontWriter) writeVector(body pieceBody) (int64, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	vec := body.Pieces(append(w.c.vec[:0], nil)) // [0]: the buffer, below
+	w.c.vec = vec
+	pieces := vec[1:]
+	var total int64
+	for _, p := range pieces {
+		total += int64(len(p))
+	}
+	if w.bodiless || w.err != nil || w.written+total != w.declared || (!w.headDone && w.needsSniff()) {
+		var written int64
+		for _, p := range pieces {
+			n, err := w.Write(p)
+			written += int64(n)
+			if err != nil {
+				return written, err
+			}
+		}
+		return written, nil
+	}
+	if !w.headDone {
+		w.writeHead(nil)
+	}
+	w.written += total
+	vec[0] = w.buf
+	w.sendVector(vec)
+	return total, w.err
 }
 
 func (w *frontWriter) flush() {

@@ -126,6 +126,7 @@ func (p *Proxy) transform(resp *http.Response, ex *exchange) (errorBody bool, er
 	}
 	ex.applied = applied
 	newBody, size := io.Reader(bytes.NewReader(body)), int64(len(body))
+	changed := out.Body
 	if out.Body != nil {
 		// The change's body is mostly the upstream's bytes: stream it from
 		// them rather than copy it (raw goes back to the pool after sending).
@@ -139,9 +140,9 @@ func (p *Proxy) transform(resp *http.Response, ex *exchange) (errorBody bool, er
 			ex.applied = nil
 			return false, nil
 		}
-		newBody, size = bytes.NewReader(encoded), int64(len(encoded))
+		newBody, size, changed = bytes.NewReader(encoded), int64(len(encoded)), nil
 	}
-	resp.Body = &pooledBody{Reader: newBody, bufs: [2][]byte{pooled}}
+	resp.Body = &pooledBody{Reader: newBody, bufs: [2][]byte{pooled}, changed: changed}
 	resp.ContentLength = size
 	resp.Header.Set("Content-Length", strconv.FormatInt(size, 10))
 	resp.Header.Del("Etag")

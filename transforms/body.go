@@ -1,6 +1,9 @@
 package transforms
 
-import "io"
+import (
+	"io"
+	"unsafe"
+)
 
 // Body is a response body a change produced. A list change makes its new
 // body out of the upstream's bytes with a few spans cut or replaced; Body
@@ -32,6 +35,27 @@ func (b *Body) Bytes() []byte {
 		pos = ed.end
 	}
 	return append(out, b.src[pos:]...)
+}
+
+// Pieces appends the body's pieces to dst, in order and leaving out empty
+// ones: spans of the source and the replacements. A writer can send them
+// with one vectored write; it must not change them.
+func (b *Body) Pieces(dst [][]byte) [][]byte {
+	pos := 0
+	for _, ed := range b.edits {
+		if ed.start > pos {
+			dst = append(dst, b.src[pos:ed.start])
+		}
+		if ed.repl != "" {
+			// The writer only reads the piece: no copy of the string.
+			dst = append(dst, unsafe.Slice(unsafe.StringData(ed.repl), len(ed.repl)))
+		}
+		pos = ed.end
+	}
+	if pos < len(b.src) {
+		dst = append(dst, b.src[pos:])
+	}
+	return dst
 }
 
 // Reader reads the body piece by piece.

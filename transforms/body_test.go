@@ -3,6 +3,7 @@ package transforms
 import (
 	"bytes"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -21,6 +22,10 @@ func read(t testing.TB, b *Body) []byte {
 	}
 	if !bytes.Equal(got, b.Bytes()) || len(got) != b.Len() {
 		t.Fatalf("Reader gave %d bytes %q; Bytes gave %q; Len %d", len(got), got, b.Bytes(), b.Len())
+	}
+	pieces := b.Pieces(nil)
+	if joined := bytes.Join(pieces, nil); !bytes.Equal(joined, got) || slices.ContainsFunc(pieces, func(p []byte) bool { return len(p) == 0 }) {
+		t.Fatalf("Pieces %q; Reader gave %q", pieces, got)
 	}
 	return got
 }
