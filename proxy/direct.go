@@ -134,7 +134,7 @@ func (p *Proxy) roundTrip(ctx context.Context, r *http.Request, ex *exchange) (r
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		stop := context.AfterFunc(ctx, func() { _ = uc.SetDeadline(time.Now()) })
+		stop := afterFunc(ctx, func() { _ = uc.SetDeadline(time.Now()) })
 		resp, err := p.exchangeOn(ctx, uc, r, ex, reused)
 		if err == nil {
 			return resp, uc, stop, nil

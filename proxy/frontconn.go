@@ -39,7 +39,7 @@ type frontConn struct {
 	mu        sync.Mutex
 	armed     bool
 	watching  chan struct{} // closed when the watch's read returns
-	cancel    context.CancelFunc
+	ctx       *requestCtx
 	gone      bool
 }
 
@@ -129,20 +129,20 @@ func (c *frontConn) wakeIfIdle() {
 func (c *frontConn) serveRequest(head *requestHead) bool {
 	// The exchange goes in the context here, which spares observe a copy
 	// of the request to put it there.
-	ctx, cancel := context.WithCancel(withExchange(context.Background(), new(exchange)))
-	defer cancel()
+	ctx := newRequestCtx(withExchange(context.Background(), new(exchange)))
+	defer ctx.cancel()
 	r := head.request(ctx, c.remote)
 	c.w.reset(c, r)
-	c.arm(cancel)
+	c.arm(ctx)
 	c.front.p.Handler().ServeHTTP(&c.w, r)
 	gone := c.disarm()
 	return c.w.finish() && !gone
 }
 
 // arm makes the request in flight one Front.sweep may start a watch for.
-func (c *frontConn) arm(cancel context.CancelFunc) {
+func (c *frontConn) arm(ctx *requestCtx) {
 	c.mu.Lock()
-	c.armed, c.cancel, c.gone = true, cancel, false
+	c.armed, c.ctx, c.gone = true, ctx, false
 	c.mu.Unlock()
 	c.busySince.Store(time.Now().UnixNano())
 }
@@ -191,16 +191,16 @@ func (c *frontConn) disarm() (gone bool) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.watching, c.cancel = nil, nil
+	c.watching, c.ctx = nil, nil
 	return c.gone
 }
 
 // cancelRequest ends the context of the request in flight.
 func (c *frontConn) cancelRequest() {
 	c.mu.Lock()
-	cancel := c.cancel
+	ctx := c.ctx
 	c.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	if ctx != nil {
+		ctx.cancel()
 	}
 }

@@ -1,0 +1,88 @@
+package proxy
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// waitFor waits for cond, failing the test after a while.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestRequestCtx(t *testing.T) {
+	t.Run("cancel runs what is registered, once", func(t *testing.T) {
+		ctx := newRequestCtx(context.Background())
+		var runs atomic.Int32
+		afterFunc(ctx, func() { runs.Add(1) })
+		afterFunc(ctx, func() { runs.Add(10) })
+		if ctx.Err() != nil {
+			t.Fatal("Err before cancel")
+		}
+		ctx.cancel()
+		ctx.cancel()
+		waitFor(t, "both functions", func() bool { return runs.Load() == 11 })
+		if ctx.Err() != context.Canceled {
+			t.Fatalf("Err = %v", ctx.Err())
+		}
+	})
+	t.Run("stop before cancel prevents the call", func(t *testing.T) {
+		ctx := newRequestCtx(context.Background())
+		var runs atomic.Int32
+		stop := afterFunc(ctx, func() { runs.Add(1) })
+		keep := afterFunc(ctx, func() { runs.Add(10) })
+		if !stop() || stop() {
+			t.Fatal("stop: want true, then false")
+		}
+		ctx.cancel()
+		waitFor(t, "the kept function", func() bool { return runs.Load() == 10 })
+		if keep() {
+			t.Fatal("stop after the call reported it prevented")
+		}
+	})
+	t.Run("registering after cancel runs at once", func(t *testing.T) {
+		ctx := newRequestCtx(context.Background())
+		ctx.cancel()
+		var ran atomic.Bool
+		if afterFunc(ctx, func() { ran.Store(true) })() {
+			t.Fatal("stop prevented a call on a done context")
+		}
+		waitFor(t, "the late function", ran.Load)
+	})
+	t.Run("Done before and after cancel", func(t *testing.T) {
+		ctx := newRequestCtx(context.Background())
+		early := ctx.Done()
+		select {
+		case <-early:
+			t.Fatal("Done closed before cancel")
+		default:
+		}
+		ctx.cancel()
+		<-early
+		<-ctx.Done()
+	})
+	t.Run("derived contexts end with it; values pass", func(t *testing.T) {
+		ex := new(exchange)
+		ctx := newRequestCtx(withExchange(context.Background(), ex))
+		child, stop := context.WithTimeout(ctx, time.Hour)
+		defer stop()
+		if exchangeFrom(child) != ex {
+			t.Fatal("the exchange is not reachable from a derived context")
+		}
+		ctx.cancel()
+		select {
+		case <-child.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatal("a derived context outlived the request's")
+		}
+	})
+}
