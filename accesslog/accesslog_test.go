@@ -82,9 +82,14 @@ func FuzzDirect(f *testing.F) {
 	f.Add("abc", "GET", "/runs?x=1", "3", "none", int64(1_700_000_000_123_456_789), int64(42), int64(1500))
 	f.Add("", "HEAD", "/a b", "*", "badrun@4", int64(0), int64(-1), int64(-7))
 	f.Fuzz(func(t *testing.T, id, method, path, requested, applied string, unixNano, size, dur int64) {
+		// Years 1970 to 2116 (slog writes others differently), in UTC or
+		// at an offset of whole minutes.
+		at := time.Unix(0, unixNano&(1<<62-1)).UTC()
+		if offset := int(dur % (14 * 60)); offset != 0 {
+			at = at.In(time.FixedZone("", offset*60))
+		}
 		e := Entry{
-			// Years 1970 to 2262: slog writes other years differently.
-			Time: time.Unix(0, unixNano&(1<<62-1)).UTC(), ID: id, Method: method, Path: path,
+			Time: at, ID: id, Method: method, Path: path,
 			Requested: requested, Served: requested, Applied: applied, UnchangedBecause: path,
 			Status: int(size % 600), Bytes: size, Duration: time.Duration(dur),
 		}
