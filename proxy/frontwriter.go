@@ -359,6 +359,8 @@ func (w *frontWriter) writeVector(body pieceBody) (int64, error) {
 		total += int64(len(p))
 	}
 	if w.bodiless || w.err != nil || w.written+total != w.declared || (!w.headDone && w.needsSniff()) {
+		// Write may reuse the vector's first two slots: by then the
+		// pieces there (none, then pieces[0]) are written.
 		var written int64
 		for _, p := range pieces {
 			n, err := w.Write(p)
