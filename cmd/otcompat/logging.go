@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"sync"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -47,11 +43,12 @@ func (o *logOptions) logger() *slog.Logger {
 
 func (o *logOptions) loggerOn(out *bufferedLog) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: logLevels[o.level]}
-	var h slog.Handler = slog.NewTextHandler(out, opts)
+	newHandler := func(w io.Writer) slog.Handler { return slog.NewTextHandler(w, opts) }
 	if o.format == "json" {
-		h = slog.NewJSONHandler(out, opts)
+		newHandler = func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, opts) }
 	}
-	return slog.New(flushingHandler{h, out})
+	out.setFormat(newHandler)
+	return slog.New(flushingHandler{newHandler(out), out})
 }
 
 // accessLog writes the proxy's line per request as log, which o.logger
@@ -62,45 +59,7 @@ func (o *logOptions) accessLog(log *slog.Logger) *accesslog.Log {
 	return accesslog.Direct(h, h.out, o.format == "json")
 }
 
-// logFlushInterval bounds how long an info or debug line waits in logOutput.
-const logFlushInterval = 100 * time.Millisecond
-
-// logOutput buffers stderr, as nginx's access_log buffer= does: at info the
-// proxy logs a line per request, and a write system call per line (when
-// stderr is a pipe, a wake-up of its reader too) was a measurable part of a
-// request's CPU. Lines reach stderr within logFlushInterval, records at warn
-// and above at once (flushingHandler), and all of them before run returns.
-var logOutput = newBufferedLog(os.Stderr)
-
-type bufferedLog struct {
-	mu        sync.Mutex
-	w         *bufio.Writer
-	scheduled bool
-}
-
-func newBufferedLog(w io.Writer) *bufferedLog {
-	return &bufferedLog{w: bufio.NewWriterSize(w, 32<<10)}
-}
-
-func (b *bufferedLog) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if !b.scheduled {
-		b.scheduled = true
-		time.AfterFunc(logFlushInterval, func() { _ = b.Flush() })
-	}
-	return b.w.Write(p)
-}
-
-// Flush writes out what is buffered.
-func (b *bufferedLog) Flush() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.scheduled = false
-	return b.w.Flush()
-}
-
-// flushingHandler flushes the buffer after each record at warn or above.
+// flushingHandler sends the buffer on after each record at warn or above.
 type flushingHandler struct {
 	slog.Handler
 	out *bufferedLog
@@ -109,7 +68,7 @@ type flushingHandler struct {
 func (h flushingHandler) Handle(ctx context.Context, r slog.Record) error {
 	err := h.Handler.Handle(ctx, r)
 	if r.Level >= slog.LevelWarn {
-		_ = h.out.Flush()
+		h.out.kick()
 	}
 	return err
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -30,6 +32,18 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// eventually waits for cond, failing the test after a while.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // TestBufferedLog: info lines wait for the flush timer, a warning goes out
 // at once with what came before it, and Flush empties the buffer.
 func TestBufferedLog(t *testing.T) {
@@ -42,20 +56,76 @@ func TestBufferedLog(t *testing.T) {
 		t.Fatalf("an info line was written at once: %q", got)
 	}
 	log.Warn("upstream failed")
-	if got := sink.String(); !strings.Contains(got, "n=1") || !strings.Contains(got, "upstream failed") {
-		t.Fatalf("after a warning, stderr has %q; want both lines", got)
-	}
+	eventually(t, "a warning and the line before it", func() bool {
+		got := sink.String()
+		return strings.Contains(got, "n=1") && strings.Contains(got, "upstream failed")
+	})
 	log.Info("request", "n", 2)
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(sink.String(), "n=2") {
-		if time.Now().After(deadline) {
-			t.Fatalf("an info line was not flushed by the timer: %q", sink.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	eventually(t, "the timer to write an info line", func() bool { return strings.Contains(sink.String(), "n=2") })
 	log.Info("request", "n", 3)
 	if err := out.Flush(); err != nil || !strings.Contains(sink.String(), "n=3") {
 		t.Fatalf("Flush: %v; stderr %q", err, sink.String())
+	}
+}
+
+// stuckWriter takes nothing until released, like a pipe nobody reads.
+type stuckWriter struct {
+	release chan struct{}
+	sink    lockedBuffer
+}
+
+func (w *stuckWriter) Write(p []byte) (int, error) {
+	<-w.release
+	return w.sink.Write(p)
+}
+
+// TestBufferedLogNeverBlocks: while stderr takes nothing, logging returns at
+// once; lines beyond the backlog are dropped, and once stderr moves the
+// kept lines arrive with a warning that counts the dropped ones.
+func TestBufferedLogNeverBlocks(t *testing.T) {
+	w := &stuckWriter{release: make(chan struct{})}
+	out := newBufferedLog(w)
+	log := slog.New(flushingHandler{slog.NewJSONHandler(out, nil), out})
+	out.setFormat(func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, nil) })
+	line := strings.Repeat("x", 1000)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 3000 { // 3 MB of lines, three times the backlog
+			log.Info(line, "n", i)
+		}
+		log.Warn("last")
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("logging blocked on a stuck stderr")
+	}
+	if err := out.Flush(); err != errLogStuck {
+		t.Fatalf("Flush on a stuck stderr: %v, want errLogStuck", err)
+	}
+	close(w.release)
+	eventually(t, "the drop warning", func() bool { return strings.Contains(w.sink.String(), `"msg":"log lines dropped`) })
+	if err := out.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	got := w.sink.String()
+	kept := strings.Count(got, line)
+	var dropped int
+	for l := range strings.Lines(got) {
+		if strings.Contains(l, "log lines dropped") {
+			var rec struct{ Count int }
+			if err := json.Unmarshal([]byte(l), &rec); err != nil {
+				t.Fatalf("drop warning %q: %v", l, err)
+			}
+			dropped += rec.Count
+		}
+	}
+	if strings.Contains(got, `"msg":"last"`) {
+		kept++
+	}
+	if kept+dropped != 3001 || kept == 0 || dropped == 0 {
+		t.Fatalf("kept %d and dropped %d of 3001 lines", kept, dropped)
 	}
 }
 
