@@ -1,7 +1,9 @@
 package transforms
 
 import (
+	"bytes"
 	"io"
+	"net"
 	"unsafe"
 )
 
@@ -27,14 +29,7 @@ func (b *Body) Bytes() []byte {
 	if len(b.edits) == 0 {
 		return b.src
 	}
-	out := make([]byte, 0, b.size)
-	pos := 0
-	for _, ed := range b.edits {
-		out = append(out, b.src[pos:ed.start]...)
-		out = append(out, ed.repl...)
-		pos = ed.end
-	}
-	return append(out, b.src[pos:]...)
+	return bytes.Join(b.Pieces(nil), nil)
 }
 
 // Pieces appends the body's pieces to dst, in order and leaving out empty
@@ -47,7 +42,7 @@ func (b *Body) Pieces(dst [][]byte) [][]byte {
 			dst = append(dst, b.src[pos:ed.start])
 		}
 		if ed.repl != "" {
-			// The writer only reads the piece: no copy of the string.
+			// Pieces are only ever read: no copy of the string.
 			dst = append(dst, unsafe.Slice(unsafe.StringData(ed.repl), len(ed.repl)))
 		}
 		pos = ed.end
@@ -58,65 +53,9 @@ func (b *Body) Pieces(dst [][]byte) [][]byte {
 	return dst
 }
 
-// Reader reads the body piece by piece.
-func (b *Body) Reader() io.Reader { return &bodyReader{b: b} }
-
-// bodyReader walks the pieces: the source up to edit 0, edit 0's
-// replacement, the source up to edit 1, …, the source's tail.
-type bodyReader struct {
-	b     *Body
-	piece int // 2k: source before edit k (or the tail); 2k+1: edit k's replacement
-	off   int // bytes of the current piece already read
-}
-
-func (r *bodyReader) current() []byte {
-	k := r.piece / 2
-	if r.piece%2 == 1 {
-		return []byte(r.b.edits[k].repl)
-	}
-	start := 0
-	if k > 0 {
-		start = r.b.edits[k-1].end
-	}
-	if k < len(r.b.edits) {
-		return r.b.src[start:r.b.edits[k].start]
-	}
-	return r.b.src[start:]
-}
-
-// WriteTo writes the remaining pieces straight to w, with no copy through
-// an intermediate buffer.
-func (r *bodyReader) WriteTo(w io.Writer) (int64, error) {
-	var total int64
-	for r.piece <= 2*len(r.b.edits) {
-		cur := r.current()[r.off:]
-		n, err := w.Write(cur)
-		total += int64(n)
-		r.off += n
-		if err != nil {
-			return total, err
-		}
-		r.piece, r.off = r.piece+1, 0
-	}
-	return total, nil
-}
-
-func (r *bodyReader) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		if r.piece > 2*len(r.b.edits) {
-			break
-		}
-		cur := r.current()
-		c := copy(p[n:], cur[r.off:])
-		n += c
-		r.off += c
-		if r.off == len(cur) {
-			r.piece, r.off = r.piece+1, 0
-		}
-	}
-	if n == 0 && len(p) > 0 {
-		return 0, io.EOF
-	}
-	return n, nil
+// Reader reads the body; as an io.WriterTo it hands a writer the pieces
+// themselves, with no copy through an intermediate buffer.
+func (b *Body) Reader() io.Reader {
+	pieces := net.Buffers(b.Pieces(nil))
+	return &pieces
 }
