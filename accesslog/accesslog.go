@@ -25,21 +25,22 @@ type Entry struct {
 	Duration                   time.Duration
 }
 
+// strings are e's string attributes, keyed, in the line's order.
+func (e *Entry) strings() [7][2]string {
+	return [7][2]string{{"id", e.ID}, {"method", e.Method}, {"path", e.Path},
+		{"requested", e.Requested}, {"served", e.Served}, {"applied", e.Applied},
+		{"unchanged_because", e.UnchangedBecause}}
+}
+
 // record is e as a slog record, with no source position.
 func (e *Entry) record() slog.Record {
+	var attrs [10]slog.Attr
+	for i, f := range e.strings() {
+		attrs[i] = slog.String(f[0], f[1])
+	}
+	attrs[7], attrs[8], attrs[9] = slog.Int("status", e.Status), slog.Int64("bytes", e.Bytes), slog.Duration("duration", e.Duration)
 	r := slog.NewRecord(e.Time, slog.LevelInfo, "request", 0)
-	r.AddAttrs(
-		slog.String("id", e.ID),
-		slog.String("method", e.Method),
-		slog.String("path", e.Path),
-		slog.String("requested", e.Requested),
-		slog.String("served", e.Served),
-		slog.String("applied", e.Applied),
-		slog.String("unchanged_because", e.UnchangedBecause),
-		slog.Int("status", e.Status),
-		slog.Int64("bytes", e.Bytes),
-		slog.Duration("duration", e.Duration),
-	)
+	r.AddAttrs(attrs[:]...)
 	return r
 }
 
@@ -122,13 +123,14 @@ var lineBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return 
 
 // write writes e's line unless one of its strings needs escaping.
 func (d *direct) write(e *Entry) bool {
-	for _, s := range [...]string{e.ID, e.Method, e.Path, e.Requested, e.Served, e.Applied, e.UnchangedBecause} {
-		if !plain(s) {
+	fields := e.strings()
+	for _, f := range fields {
+		if !plain(f[1]) {
 			return false
 		}
 	}
 	bp := lineBuffers.Get().(*[]byte)
-	b := d.appendLine((*bp)[:0], e)
+	b := d.appendLine((*bp)[:0], e, &fields)
 	_, _ = d.w.Write(b)
 	*bp = b
 	lineBuffers.Put(bp)
@@ -147,7 +149,7 @@ func plain(s string) bool {
 	return true
 }
 
-func (d *direct) appendLine(b []byte, e *Entry) []byte {
+func (d *direct) appendLine(b []byte, e *Entry, fields *[7][2]string) []byte {
 	if d.json {
 		b = append(b, `{"time":"`...)
 		b = d.appendTime(b, e.Time)
@@ -157,13 +159,9 @@ func (d *direct) appendLine(b []byte, e *Entry) []byte {
 		b = d.appendTime(b, e.Time)
 		b = append(b, " level=INFO msg=request"...)
 	}
-	b = d.appendString(b, "id", e.ID)
-	b = d.appendString(b, "method", e.Method)
-	b = d.appendString(b, "path", e.Path)
-	b = d.appendString(b, "requested", e.Requested)
-	b = d.appendString(b, "served", e.Served)
-	b = d.appendString(b, "applied", e.Applied)
-	b = d.appendString(b, "unchanged_because", e.UnchangedBecause)
+	for _, f := range fields {
+		b = d.appendString(b, f[0], f[1])
+	}
 	b = strconv.AppendInt(d.appendKey(b, "status"), int64(e.Status), 10)
 	b = strconv.AppendInt(d.appendKey(b, "bytes"), e.Bytes, 10)
 	if d.json {
