@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"otcompat/fixtures"
+	"otcompat/internal/wait"
 )
 
 // qaReport is the part of compare's JSON schema (otcompat.compare/v1) the
@@ -127,9 +128,10 @@ func TestQARecordReplayCompare(t *testing.T) {
 			len(nr.Closest) != 3 || nr.Closest[0].Path != "/runs?pageLength=3" {
 			t.Errorf("404 body does not name the request and the closest recorded ones:\n%s", body)
 		}
-		if !strings.Contains(replay.log.String(), "not recorded") || !strings.Contains(replay.log.String(), "/runs?pageLength=7") {
-			t.Errorf("no log line names the unrecorded request:\n%s", replay.log)
-		}
+		wait.For(t, "a log line naming the unrecorded request", func() bool {
+			log := replay.log.String()
+			return strings.Contains(log, "not recorded") && strings.Contains(log, "/runs?pageLength=7")
+		})
 	})
 
 	proxy := startProxy(t, replay.flag())

@@ -12,6 +12,7 @@ import (
 
 	"otcompat/fixtures/cassette"
 	"otcompat/fixtures/recorded"
+	"otcompat/internal/wait"
 )
 
 // qaRealCassette converts the real robot-server recordings to a cassette
@@ -99,7 +100,7 @@ func TestQADemoCassette(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(demo.log.String(), "a replay of the recording "+dir) {
-		t.Errorf("the demo does not say it serves the recording:\n%s", demo.log)
-	}
+	wait.For(t, "the demo to say it serves the recording", func() bool {
+		return strings.Contains(demo.log.String(), "a replay of the recording "+dir)
+	})
 }

@@ -5,19 +5,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-)
 
-// waitFor waits for cond, failing the test after a while.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
+	"otcompat/internal/wait"
+)
 
 func TestRequestCtx(t *testing.T) {
 	t.Run("cancel runs what is registered, once", func(t *testing.T) {
@@ -30,7 +20,7 @@ func TestRequestCtx(t *testing.T) {
 		}
 		ctx.cancel()
 		ctx.cancel()
-		waitFor(t, "both functions", func() bool { return runs.Load() == 11 })
+		wait.For(t, "both functions", func() bool { return runs.Load() == 11 })
 		if ctx.Err() != context.Canceled {
 			t.Fatalf("Err = %v", ctx.Err())
 		}
@@ -44,7 +34,7 @@ func TestRequestCtx(t *testing.T) {
 			t.Fatal("stop: want true, then false")
 		}
 		ctx.cancel()
-		waitFor(t, "the kept function", func() bool { return runs.Load() == 10 })
+		wait.For(t, "the kept function", func() bool { return runs.Load() == 10 })
 		if keep() {
 			t.Fatal("stop after the call reported it prevented")
 		}
@@ -56,7 +46,7 @@ func TestRequestCtx(t *testing.T) {
 		if afterFunc(ctx, func() { ran.Store(true) })() {
 			t.Fatal("stop prevented a call on a done context")
 		}
-		waitFor(t, "the late function", ran.Load)
+		wait.For(t, "the late function", ran.Load)
 	})
 	t.Run("Done before and after cancel", func(t *testing.T) {
 		ctx := newRequestCtx(context.Background())

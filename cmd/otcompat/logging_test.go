@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"otcompat/accesslog"
+	"otcompat/internal/wait"
 )
 
 // lockedBuffer is a bytes.Buffer safe for the flush timer's goroutine.
@@ -32,18 +33,6 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// eventually waits for cond, failing the test after a while.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // TestBufferedLog: info lines wait for the flush timer, a warning goes out
 // at once with what came before it, and Flush empties the buffer.
 func TestBufferedLog(t *testing.T) {
@@ -56,12 +45,12 @@ func TestBufferedLog(t *testing.T) {
 		t.Fatalf("an info line was written at once: %q", got)
 	}
 	log.Warn("upstream failed")
-	eventually(t, "a warning and the line before it", func() bool {
+	wait.For(t, "a warning and the line before it", func() bool {
 		got := sink.String()
 		return strings.Contains(got, "n=1") && strings.Contains(got, "upstream failed")
 	})
 	log.Info("request", "n", 2)
-	eventually(t, "the timer to write an info line", func() bool { return strings.Contains(sink.String(), "n=2") })
+	wait.For(t, "the timer to write an info line", func() bool { return strings.Contains(sink.String(), "n=2") })
 	log.Info("request", "n", 3)
 	if err := out.Flush(); err != nil || !strings.Contains(sink.String(), "n=3") {
 		t.Fatalf("Flush: %v; stderr %q", err, sink.String())
@@ -105,7 +94,7 @@ func TestBufferedLogNeverBlocks(t *testing.T) {
 		t.Fatalf("Flush on a stuck stderr: %v, want errLogStuck", err)
 	}
 	close(w.release)
-	eventually(t, "the drop warning", func() bool { return strings.Contains(w.sink.String(), `"msg":"log lines dropped`) })
+	wait.For(t, "the drop warning", func() bool { return strings.Contains(w.sink.String(), `"msg":"log lines dropped`) })
 	if err := out.Flush(); err != nil {
 		t.Fatal(err)
 	}
