@@ -1,4 +1,4 @@
-# Developer shortcuts. CI runs .ci/run (gofmt, vet, go test -race).
+# Developer shortcuts. CI runs .ci/run (gofmt, vet, staticcheck, go test -race -pgo=off).
 GO ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # VERSION=0.1.0 make dist stamps a release; see scripts/dist.
@@ -15,7 +15,7 @@ test:
 	$(GO) test ./...
 
 race:
-	$(GO) test -race ./...
+	$(GO) test -race -pgo=off ./...
 
 lint: vet staticcheck
 	@unformatted=$$(gofmt -l . | grep -v '^testdata/' || true); \
