@@ -64,9 +64,13 @@ func Direct(h slog.Handler, w interface{ Write([]byte) (int, error) }, json bool
 	return &Log{handler: h, direct: &direct{w: w, json: json}}
 }
 
+// Enabled reports whether the handler takes info records: callers ask it
+// before building an entry, which costs allocations nobody needs at warn.
+func (l *Log) Enabled(ctx context.Context) bool { return l.handler.Enabled(ctx, slog.LevelInfo) }
+
 // Write logs e if the handler takes info records.
 func (l *Log) Write(ctx context.Context, e *Entry) {
-	if !l.handler.Enabled(ctx, slog.LevelInfo) {
+	if !l.Enabled(ctx) {
 		return
 	}
 	if l.direct != nil && l.direct.write(e) {

@@ -71,10 +71,18 @@ func TestDirectMatchesSlog(t *testing.T) {
 func TestWriteRespectsLevel(t *testing.T) {
 	var b bytes.Buffer
 	h := slog.NewTextHandler(&b, &slog.HandlerOptions{Level: slog.LevelWarn})
-	Direct(h, &b, false).Write(context.Background(), &sample)
-	FromSlog(slog.New(h)).Write(context.Background(), &sample)
+	for _, l := range []*Log{Direct(h, &b, false), FromSlog(slog.New(h))} {
+		if l.Enabled(context.Background()) {
+			t.Error("Enabled at warn level")
+		}
+		l.Write(context.Background(), &sample)
+	}
 	if b.Len() != 0 {
 		t.Fatalf("info line written at warn level: %q", b.String())
+	}
+	info := slog.NewTextHandler(&b, nil)
+	if !Direct(info, &b, false).Enabled(context.Background()) || !FromSlog(slog.New(info)).Enabled(context.Background()) {
+		t.Error("not Enabled at info level")
 	}
 }
 

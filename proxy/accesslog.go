@@ -51,6 +51,9 @@ func (p *Proxy) record(c echo.Context, ex *exchange) {
 	route := routeClass(r.URL.Path)
 	p.metrics.requests.WithLabelValues(r.Method, route, version, statusLabel(status)).Inc()
 	p.metrics.duration.WithLabelValues(route, strconv.FormatBool(len(ex.applied) > 0)).Observe(elapsed.Seconds())
+	if !p.access.Enabled(r.Context()) {
+		return
+	}
 	p.access.Write(r.Context(), &accesslog.Entry{
 		Time:             ex.start.Add(elapsed),
 		ID:               ex.id,
