@@ -236,18 +236,19 @@ type jsonMember struct {
 	keyHasEscape      bool
 }
 
-// keyIs compares a member's key with name, unescaping only when the key
-// holds an escape (robot-server never writes one).
-func (m jsonMember) keyIs(name string) bool {
+// name is the member's key: a view of the body unless the key holds an
+// escape (robot-server never writes one), so that callers can switch on it.
+func (m jsonMember) name() string {
 	if m.keyHasEscape {
-		return m.escapedKeyIs(name) // apart, so that keyIs inlines
+		return m.unescapedName() // apart, so that name inlines
 	}
-	return string(m.key) == name
+	return view(m.key)
 }
 
-func (m jsonMember) escapedKeyIs(name string) bool {
+func (m jsonMember) unescapedName() string {
 	var k string
-	return json.Unmarshal(append(append([]byte{'"'}, m.key...), '"'), &k) == nil && k == name
+	_ = json.Unmarshal(append(append([]byte{'"'}, m.key...), '"'), &k)
+	return k
 }
 
 // object validates the object at i. Each member's value is read by field

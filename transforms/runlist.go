@@ -49,18 +49,19 @@ func readRunList(body []byte, degradeEdits *editor) (l runList, shape bodyShape)
 		if !ok {
 			return end, false
 		}
-		isOK, isDataError := m.keyIs("ok"), m.keyIs("dataError")
-		switch {
-		case m.keyIs("id"):
+		marker := false // "ok" or "dataError": what degrade removes
+		switch m.name() {
+		case "id":
 			id = jsonString(v[m.valueStart:end])
-		case isOK:
+		case "ok":
 			bad = bad || v[m.valueStart:end] == "false"
-		case isDataError:
-			bad = true
+			marker = true
+		case "dataError":
+			bad, marker = true, true
 		}
 		if degradeEdits != nil {
 			members = append(members, span{m.start, end})
-			drop = append(drop, isOK || isDataError)
+			drop = append(drop, marker)
 		}
 		return end, true
 	}
@@ -86,7 +87,7 @@ func readRunList(body []byte, degradeEdits *editor) (l runList, shape bodyShape)
 	}
 	hrefField := func(m jsonMember) (int, bool) {
 		end, ok := s.value(m.valueStart)
-		if ok && m.keyIs("href") {
+		if ok && m.name() == "href" {
 			if href := jsonString(v[m.valueStart:end]); len(href) > len("/runs/") && href[:len("/runs/")] == "/runs/" {
 				l.currentID = href[len("/runs/"):]
 			}
@@ -94,7 +95,7 @@ func readRunList(body []byte, degradeEdits *editor) (l runList, shape bodyShape)
 		return end, ok
 	}
 	linksField := func(m jsonMember) (int, bool) {
-		isCurrent := m.keyIs("current")
+		isCurrent := m.name() == "current"
 		var end int
 		var ok bool
 		if isCurrent && byteAt(body, m.valueStart) == '{' {
@@ -108,15 +109,15 @@ func readRunList(body []byte, degradeEdits *editor) (l runList, shape bodyShape)
 	}
 	metaField := func(m jsonMember) (int, bool) {
 		end, ok := s.value(m.valueStart)
-		if ok && m.keyIs("totalLength") && !l.hasTotal && isNumberStart(byteAt(body, m.valueStart)) {
+		if ok && m.name() == "totalLength" && !l.hasTotal && isNumberStart(byteAt(body, m.valueStart)) {
 			l.total, l.hasTotal = span{m.valueStart, end}, true
 		}
 		return end, ok
 	}
 	var seenData, seenLinks, seenMeta bool // the first of duplicate keys counts
 	rootField := func(m jsonMember) (int, bool) {
-		switch c := byteAt(body, m.valueStart); {
-		case !seenData && m.keyIs("data"):
+		switch c, name := byteAt(body, m.valueStart), m.name(); {
+		case !seenData && name == "data":
 			seenData = true
 			switch c {
 			case '[':
@@ -125,10 +126,10 @@ func readRunList(body []byte, degradeEdits *editor) (l runList, shape bodyShape)
 			case '{':
 				shape = runBody
 			}
-		case !seenLinks && c == '{' && m.keyIs("links"):
+		case !seenLinks && c == '{' && name == "links":
 			seenLinks = true
 			return s.object(m.valueStart, linksField)
-		case !seenMeta && c == '{' && m.keyIs("meta"):
+		case !seenMeta && c == '{' && name == "meta":
 			seenMeta = true
 			return s.object(m.valueStart, metaField)
 		}
