@@ -102,6 +102,8 @@ func addSeeds(f *testing.F, add func(body []byte)) {
 		`{"data": {"id": "a", "ok": false, "dataError": "x"}}`,
 		`{"data": {"id": "a\"b", "ok": false}}`,
 		`{"data": [{"id": "a", "ok": false, "ok": true}, {"id": "a"}], "data": []}`,
+		// Escaped keys (robot-server writes none) still name the members.
+		`{"d\u0061ta": [{"\u0069d": "a", "d\u0061taError": {}}, {"id": "b", "\u006fk": false}, {"id": "c"}], "links": {"curr\u0065nt": {"hr\u0065f": "/runs/b"}}, "meta": {"tot\u0061lLength": 3}}`,
 	} {
 		add([]byte(s))
 	}
