@@ -240,11 +240,15 @@ type jsonMember struct {
 // escape (robot-server never writes one), so that callers can switch on it.
 func (m jsonMember) name() string {
 	if m.keyHasEscape {
-		return m.unescapedName() // apart, so that name inlines
+		return m.unescapedName()
 	}
 	return view(m.key)
 }
 
+// unescapedName is kept out of line (go:noinline): inlined, it would make
+// name too costly to inline at its callers.
+//
+//go:noinline
 func (m jsonMember) unescapedName() string {
 	var k string
 	_ = json.Unmarshal(append(append([]byte{'"'}, m.key...), '"'), &k)
