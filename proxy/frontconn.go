@@ -134,7 +134,7 @@ func (c *frontConn) serveRequest(head *requestHead) bool {
 	r := head.request(ctx, c.remote)
 	c.w.reset(c, r)
 	c.arm(ctx)
-	c.front.p.Handler().ServeHTTP(&c.w, r)
+	c.front.p.serveFront(&c.w, r)
 	gone := c.disarm()
 	return c.w.finish() && !gone
 }

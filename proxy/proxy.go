@@ -47,7 +47,10 @@ type Proxy struct {
 	rp        *httputil.ReverseProxy
 	metrics   *Metrics
 	echo      *echo.Echo
-	direct    *directPool // nil: every request takes the reverse proxy
+	// frontChain is echo's middleware around forward, wrapped once: the
+	// front lane runs it without echo's router and per-request wrapping.
+	frontChain echo.HandlerFunc
+	direct     *directPool // nil: every request takes the reverse proxy
 }
 
 // New builds a Proxy from cfg.
@@ -122,16 +125,33 @@ func (p *Proxy) newEcho() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = p.handleError
-	e.Use(p.observe)
-	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+	mw := []echo.MiddlewareFunc{p.observe, middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			p.log.Error("panic serving request", "id", c.Response().Header().Get(echo.HeaderXRequestID),
 				"method", c.Request().Method, "path", c.Request().URL.Path, "err", err, "stack", string(stack))
 			return errPanic
 		},
-	}))
+	})}
+	e.Use(mw...)
 	e.Any("/*", p.forward)
+	p.frontChain = p.forward
+	for i := len(mw) - 1; i >= 0; i-- {
+		p.frontChain = mw[i](p.frontChain)
+	}
 	return e
+}
+
+// serveFront serves a request of the front lane: a GET or HEAD with an
+// origin-form target, which echo's router would always send to forward.
+// Echo's ServeHTTP would look the route up and wrap it in the middleware
+// again (two closures a request).
+func (p *Proxy) serveFront(w http.ResponseWriter, r *http.Request) {
+	c := p.echo.AcquireContext()
+	c.Reset(r, w)
+	if err := p.frontChain(c); err != nil {
+		p.echo.HTTPErrorHandler(err, c)
+	}
+	p.echo.ReleaseContext(c)
 }
 
 var errPanic = errors.New("internal error")

@@ -7,9 +7,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/go-version"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -271,16 +273,45 @@ func TestExplainHeaders(t *testing.T) {
 	}
 }
 
+// panicky is a version change with a bug: it panics on every body.
+type panicky struct{ transforms.Change }
+
+func (panicky) Downgrade(*transforms.Input) (transforms.Outcome, error) {
+	panic("secret internal state")
+}
+
+// A panic becomes robot-server's envelope on both of the front's lanes: a
+// version change's on a GET (the front lane's own), a handler's on a POST
+// (handed to net/http and echo's router).
 func TestPanicBecomesEnvelope(t *testing.T) {
-	up := static{status: 200}
-	p, srv := newTestProxy(t, &up, transforms.Hide)
-	p.echo.GET("/boom", func(echo.Context) error { panic("secret internal state") })
-	resp, body := get(t, srv.URL+"/boom", "3")
-	if resp.StatusCode != http.StatusInternalServerError ||
-		string(body) != `{"errors":[{"id":"UnexpectedError","title":"Unexpected Internal Error","detail":"otcompat failed while handling this request; see its log.","errorCode":"4000"}]}` {
-		t.Fatalf("got %d %s", resp.StatusCode, body)
+	up := httptest.NewServer(&static{status: 200, headers: map[string]string{"Content-Type": "application/json"},
+		body: []byte(`{"data":[],"meta":{"cursor":0,"totalLength":0},"links":{}}`)})
+	t.Cleanup(up.Close)
+	u, err := ParseUpstream(up.URL)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if strings.Contains(string(body), "secret") || strings.Contains(string(body), "goroutine") {
-		t.Fatalf("Go internals leaked: %s", body)
+	chain := transforms.NewChain(panicky{transforms.NewBadRun(version.Must(version.NewVersion("5")), transforms.Hide)})
+	p, srv := newTestProxyChain(t, u, chain)
+	p.echo.POST("/boom", func(echo.Context) error { panic("secret internal state") })
+	for _, tt := range []struct {
+		method, path string
+		body         io.Reader
+	}{{http.MethodGet, "/runs", nil}, {http.MethodPost, "/boom", strings.NewReader("{}")}} {
+		req, _ := http.NewRequest(tt.method, srv.URL+tt.path, tt.body)
+		req.Header.Set("Opentrons-Version", "3")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusInternalServerError ||
+			string(body) != `{"errors":[{"id":"UnexpectedError","title":"Unexpected Internal Error","detail":"otcompat failed while handling this request; see its log.","errorCode":"4000"}]}` {
+			t.Fatalf("%s %s: got %d %s", tt.method, tt.path, resp.StatusCode, body)
+		}
+		if strings.Contains(string(body), "secret") || strings.Contains(string(body), "goroutine") {
+			t.Fatalf("%s %s: Go internals leaked: %s", tt.method, tt.path, body)
+		}
 	}
 }

@@ -33,7 +33,12 @@ func newTestProxy(t *testing.T, h http.Handler, policy transforms.Policy) (*Prox
 // newTestProxyTo starts a proxy (BadRun at 5) in front of an upstream address.
 func newTestProxyTo(t *testing.T, u *Upstream, policy transforms.Policy) (*Proxy, *testFront) {
 	t.Helper()
-	chain := transforms.NewChain(transforms.NewBadRun(version.Must(version.NewVersion("5")), policy))
+	return newTestProxyChain(t, u, transforms.NewChain(transforms.NewBadRun(version.Must(version.NewVersion("5")), policy)))
+}
+
+// newTestProxyChain starts a proxy with the version changes of chain.
+func newTestProxyChain(t *testing.T, u *Upstream, chain *transforms.Chain) (*Proxy, *testFront) {
+	t.Helper()
 	p := New(Config{
 		Upstream:   u,
 		Chain:      chain,
