@@ -177,7 +177,9 @@ func (p *Proxy) exchangeOn(ctx context.Context, uc *upstreamConn, r *http.Reques
 		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
 			continue // 103 Early Hints and the like: wait for the final answer
 		}
-		_ = uc.SetReadDeadline(time.Time{})
+		if p.cfg.UpstreamTimeout > 0 {
+			_ = uc.SetReadDeadline(time.Time{})
+		}
 		return resp, nil
 	}
 }

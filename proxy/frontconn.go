@@ -99,7 +99,9 @@ func (c *frontConn) readHead() (requestHead, headVerdict, error) {
 		b, _ := c.br.Peek(c.br.Buffered())
 		head, verdict := parseHead(b)
 		if verdict != headIncomplete {
-			_ = c.raw.SetReadDeadline(time.Time{})
+			// The read deadline stays: nothing reads the connection during
+			// the request but a watch, which clears it (startWatch), and a
+			// connection handed off gets none (handOff).
 			return head, verdict, nil
 		}
 		if c.br.Buffered() == c.br.Size() {
@@ -159,6 +161,9 @@ func (c *frontConn) startWatch() {
 	}
 	done := make(chan struct{})
 	c.watching = done
+	// Before the read starts: disarm's deadline, set after it takes c.mu,
+	// must not be cleared.
+	_ = c.raw.SetReadDeadline(time.Time{})
 	go func() {
 		defer close(done)
 		var b [1]byte
