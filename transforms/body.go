@@ -54,8 +54,23 @@ func (b *Body) Pieces(dst [][]byte) [][]byte {
 }
 
 // Reader reads the body; as an io.WriterTo it hands a writer the pieces
-// themselves, with no copy through an intermediate buffer.
-func (b *Body) Reader() io.Reader {
-	pieces := net.Buffers(b.Pieces(nil))
-	return &pieces
+// themselves, with no copy through an intermediate buffer. It lists them on
+// first use: the proxy's own writer takes them from Pieces instead, and never
+// reads the Reader it also keeps.
+func (b *Body) Reader() io.Reader { return &bodyReader{body: b} }
+
+type bodyReader struct {
+	body   *Body
+	pieces net.Buffers
+	listed bool
 }
+
+func (r *bodyReader) list() *net.Buffers {
+	if !r.listed {
+		r.pieces, r.listed = r.body.Pieces(nil), true
+	}
+	return &r.pieces
+}
+
+func (r *bodyReader) Read(p []byte) (int, error)         { return r.list().Read(p) }
+func (r *bodyReader) WriteTo(w io.Writer) (int64, error) { return r.list().WriteTo(w) }
