@@ -27,7 +27,8 @@ func (p *Proxy) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		if ex.id == "" {
 			ex.id = newRequestID()
 		}
-		c.Response().Header().Set(echo.HeaderXRequestID, ex.id)
+		ex.idField[0] = ex.id // the exchange's array: no slice to allocate
+		c.Response().Header()[echo.HeaderXRequestID] = ex.idField[:]
 		err := next(c)
 		if err != nil {
 			c.Error(err)

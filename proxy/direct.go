@@ -34,6 +34,9 @@ type upstreamConn struct {
 	net.Conn
 	br *bufio.Reader // from upstreamReaders while a request is on the connection
 	bw *bufio.Writer
+	// cutOff unblocks the connection's reads and writes when its client
+	// leaves; made once with the connection rather than once a request.
+	cutOff func()
 }
 
 // upstreamReaders lend a connection its 64 KiB read buffer while a request
@@ -75,6 +78,7 @@ func (dp *directPool) get(ctx context.Context) (uc *upstreamConn, reused bool, e
 	// A small write buffer: request heads are small, and hundreds of pooled
 	// connections should cost little memory.
 	uc = &upstreamConn{Conn: c, bw: bufio.NewWriterSize(c, 4<<10)}
+	uc.cutOff = func() { _ = c.SetDeadline(time.Now()) }
 	uc.lendReader()
 	return uc, false, nil
 }
@@ -128,21 +132,21 @@ var errStaleConn = errors.New("reused upstream connection was closed")
 // roundTrip sends the request head and reads the response head. Until stop
 // is called, a client that leaves unblocks the upstream connection's reads
 // and writes (on the head or, later, the body).
-func (p *Proxy) roundTrip(ctx context.Context, r *http.Request, ex *exchange) (resp *http.Response, uc *upstreamConn, stop func() bool, err error) {
+func (p *Proxy) roundTrip(ctx context.Context, r *http.Request, ex *exchange) (resp *http.Response, uc *upstreamConn, stop afterStop, err error) {
 	for attempt := 0; ; attempt++ {
 		uc, reused, err := p.direct.get(ctx)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, afterStop{}, err
 		}
-		stop := afterFunc(ctx, func() { _ = uc.SetDeadline(time.Now()) })
+		stop := afterFunc(ctx, uc.cutOff)
 		resp, err := p.exchangeOn(ctx, uc, r, ex, reused)
 		if err == nil {
 			return resp, uc, stop, nil
 		}
-		stop()
+		stop.stop()
 		uc.Close()
 		if !errors.Is(err, errStaleConn) || attempt > 0 {
-			return nil, nil, nil, err
+			return nil, nil, afterStop{}, err
 		}
 	}
 }
@@ -239,7 +243,7 @@ func (p *Proxy) serveDirect(c echo.Context, r *http.Request, ex *exchange) {
 	tracked := &eofBody{ReadCloser: resp.Body}
 	resp.Body = tracked
 	if err := p.modifyResponse(resp); err != nil {
-		stop()
+		stop.stop()
 		uc.Close()
 		p.upstreamError(c.Response(), r, err)
 		return
@@ -271,7 +275,7 @@ func (p *Proxy) serveDirect(c echo.Context, r *http.Request, ex *exchange) {
 		copyErr = copyBody(w, resp.Body)
 	}
 	done := copyErr == nil && (tracked.eof || r.Method == http.MethodHead || resp.ContentLength == 0)
-	if !stop() || !done || !reusable {
+	if !stop.stop() || !done || !reusable {
 		// Close first: closing an unfinished body would otherwise drain it.
 		uc.Close()
 		reusable = false

@@ -13,6 +13,7 @@ import (
 // for the response path, the access log, metrics and explain headers.
 type exchange struct {
 	id        string
+	idField   [1]string     // id, as the response's X-Request-Id values
 	req       *http.Request // the client's
 	start     time.Time
 	requested string // the client's Opentrons-Version, as sent

@@ -129,9 +129,9 @@ func (c *frontConn) wakeIfIdle() {
 // serveRequest runs the handler for one request and completes its response;
 // it reports whether the connection can carry another.
 func (c *frontConn) serveRequest(head *requestHead) bool {
-	// The exchange goes in the context here, which spares observe a copy
+	// The exchange comes with the context here, which spares observe a copy
 	// of the request to put it there.
-	ctx := newRequestCtx(withExchange(context.Background(), new(exchange)))
+	ctx := newRequestCtx(context.Background())
 	defer ctx.cancel()
 	r := head.request(ctx, c.remote)
 	c.w.reset(c, r)

@@ -11,8 +11,11 @@ import (
 // function per request, to unblock its upstream connection if the client
 // leaves; context.AfterFunc on a cancelCtx cost an afterFuncCtx, a map of
 // children, a done channel and their locking, a few microseconds a request.
+// It also holds the request's exchange, which is one allocation rather than
+// three (the exchange, a value context and this).
 type requestCtx struct {
 	context.Context // the parent, for Value and Deadline
+	ex              exchange
 	mu              sync.Mutex
 	done            chan struct{} // made by the first Done
 	err             error
@@ -30,6 +33,14 @@ func newRequestCtx(parent context.Context) *requestCtx {
 	c := &requestCtx{Context: parent}
 	c.after = c.afterArray[:0]
 	return c
+}
+
+// Value answers exchangeFrom with the context's own exchange.
+func (c *requestCtx) Value(key any) any {
+	if key == (exchangeKey{}) {
+		return &c.ex
+	}
+	return c.Context.Value(key)
 }
 
 func (c *requestCtx) Done() <-chan struct{} {
@@ -70,34 +81,60 @@ func (c *requestCtx) cancel() {
 	}
 }
 
-// AfterFunc is context.AfterFunc for this context.
+// AfterFunc is context.AfterFunc for this context (the context package
+// calls it for contexts derived from this one).
 func (c *requestCtx) AfterFunc(f func()) (stop func() bool) {
+	id := c.register(f)
+	return func() bool { return c.unregister(id) }
+}
+
+// register runs f when the context ends (now, if it has) and returns the id
+// unregister takes: 0 when f already started.
+func (c *requestCtx) register(f func()) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.err != nil {
 		go f()
-		return func() bool { return false }
+		return 0
 	}
 	c.lastID++
-	id := c.lastID
-	c.after = append(c.after, afterEntry{id, f})
-	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		for i, e := range c.after {
-			if e.id == id {
-				c.after = append(c.after[:i], c.after[i+1:]...)
-				return true
-			}
+	c.after = append(c.after, afterEntry{c.lastID, f})
+	return c.lastID
+}
+
+// unregister stops a registered function, reporting whether it had not run.
+func (c *requestCtx) unregister(id int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, e := range c.after {
+		if e.id == id {
+			c.after = append(c.after[:i], c.after[i+1:]...)
+			return true
 		}
-		return false
 	}
+	return false
+}
+
+// afterStop undoes an afterFunc, as the function context.AfterFunc returns
+// does. It is a value, so that the front lane's one registration a request
+// allocates no closure.
+type afterStop struct {
+	c   *requestCtx
+	id  int
+	std func() bool // context.AfterFunc's, for any other context
+}
+
+func (s afterStop) stop() bool {
+	if s.c != nil {
+		return s.c.unregister(s.id)
+	}
+	return s.std()
 }
 
 // afterFunc is context.AfterFunc, done by the context itself when it can.
-func afterFunc(ctx context.Context, f func()) (stop func() bool) {
-	if a, ok := ctx.(interface{ AfterFunc(func()) func() bool }); ok {
-		return a.AfterFunc(f)
+func afterFunc(ctx context.Context, f func()) afterStop {
+	if c, ok := ctx.(*requestCtx); ok {
+		return afterStop{c: c, id: c.register(f)}
 	}
-	return context.AfterFunc(ctx, f)
+	return afterStop{std: context.AfterFunc(ctx, f)}
 }
