@@ -32,8 +32,9 @@ type directPool struct {
 
 type upstreamConn struct {
 	net.Conn
-	br *bufio.Reader // from upstreamReaders while a request is on the connection
-	bw *bufio.Writer
+	sock sockIO        // reads and writes the request and the answer's head
+	br   *bufio.Reader // from upstreamReaders while a request is on the connection
+	bw   *bufio.Writer
 	// cutOff unblocks the connection's reads and writes when its client
 	// leaves; made once with the connection rather than once a request.
 	cutOff func()
@@ -77,7 +78,8 @@ func (dp *directPool) get(ctx context.Context) (uc *upstreamConn, reused bool, e
 	}
 	// A small write buffer: request heads are small, and hundreds of pooled
 	// connections should cost little memory.
-	uc = &upstreamConn{Conn: c, bw: bufio.NewWriterSize(c, 4<<10)}
+	uc = &upstreamConn{Conn: c, sock: newSockIO(c)}
+	uc.bw = bufio.NewWriterSize(uc.sock, 4<<10)
 	uc.cutOff = func() { _ = c.SetDeadline(time.Now()) }
 	uc.lendReader()
 	return uc, false, nil
@@ -85,7 +87,7 @@ func (dp *directPool) get(ctx context.Context) (uc *upstreamConn, reused bool, e
 
 func (uc *upstreamConn) lendReader() {
 	uc.br = upstreamReaders.Get().(*bufio.Reader)
-	uc.br.Reset(uc.Conn)
+	uc.br.Reset(uc.sock)
 }
 
 // put takes back a connection whose exchange is complete.

@@ -218,10 +218,12 @@ func (l *handoffListener) Close() error {
 
 func (l *handoffListener) Addr() net.Addr { return l.addr }
 
-// replayConn reads pending bytes (read from the socket earlier), then the socket.
+// replayConn reads pending bytes (read from the socket earlier), then the
+// socket (through src if set).
 type replayConn struct {
 	net.Conn
 	pending []byte
+	src     io.Reader
 }
 
 func (c *replayConn) Read(p []byte) (int, error) {
@@ -229,6 +231,9 @@ func (c *replayConn) Read(p []byte) (int, error) {
 		n := copy(p, c.pending)
 		c.pending = c.pending[n:]
 		return n, nil
+	}
+	if c.src != nil {
+		return c.src.Read(p)
 	}
 	return c.Conn.Read(p)
 }

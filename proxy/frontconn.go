@@ -22,6 +22,7 @@ const frontWatchDelay = 20 * time.Millisecond
 type frontConn struct {
 	front  *Front
 	raw    net.Conn
+	sock   sockIO     // raw's reads (through cr) and writes
 	cr     replayConn // the socket, after a byte the watch may have read
 	br     *bufio.Reader
 	remote string
@@ -31,8 +32,7 @@ type frontConn struct {
 	header http.Header // frontWriter's, cleared for each request
 	// frontWriter's writev vector: kept here, a local one escapes to the
 	// heap twice a response.
-	vec  [][]byte
-	bufs net.Buffers
+	vec [][]byte
 
 	// The client-leaving watch of the request in flight (startWatch).
 	busySince atomic.Int64 // UnixNano when the request started; 0 between requests
@@ -48,7 +48,8 @@ func newFrontConn(f *Front, c net.Conn) *frontConn {
 	if ra := c.RemoteAddr(); ra != nil {
 		fc.remote = ra.String()
 	}
-	fc.cr.Conn = c
+	fc.sock = newSockIO(c)
+	fc.cr.Conn, fc.cr.src = c, fc.sock
 	fc.br = bufio.NewReaderSize(&fc.cr, 4<<10)
 	return fc
 }

@@ -331,8 +331,8 @@ func (w *frontWriter) send(p []byte) {
 // sendVector writes vec, the buffer and what follows it, in one writev.
 func (w *frontWriter) sendVector(vec [][]byte) {
 	c := w.c
-	c.vec, c.bufs = vec, vec
-	_, err := c.bufs.WriteTo(c.raw)
+	c.vec = vec
+	_, err := c.sock.writeVector(vec)
 	clear(c.vec) // holds on to no body
 	w.buf = w.buf[:0]
 	if err != nil {
@@ -384,7 +384,7 @@ func (w *frontWriter) flush() {
 	if w.err != nil || len(w.buf) == 0 {
 		return
 	}
-	_, err := w.c.raw.Write(w.buf)
+	_, err := w.c.sock.Write(w.buf)
 	w.buf = w.buf[:0]
 	if err != nil {
 		w.fail(err)

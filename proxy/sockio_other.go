@@ -1,0 +1,7 @@
+//go:build !linux
+
+package proxy
+
+import "net"
+
+func newSockIO(c net.Conn) sockIO { return &plainSock{Conn: c} }
