@@ -23,6 +23,7 @@ lint: vet staticcheck
 
 vet:
 	$(GO) vet ./...
+	GOOS=linux GOARCH=arm GOARM=7 $(GO) vet ./internal/sockio
 
 staticcheck:
 	$(GO) run $(STATICCHECK) ./...

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"otcompat/internal/sockio"
 )
 
 // The direct path serves body-less GET and HEAD requests (nearly all of an
@@ -32,7 +34,7 @@ type directPool struct {
 
 type upstreamConn struct {
 	net.Conn
-	sock sockIO        // reads and writes the request and the answer's head
+	sock sockio.Conn   // reads and writes the request and the answer's head
 	br   *bufio.Reader // from upstreamReaders while a request is on the connection
 	bw   *bufio.Writer
 	// cutOff unblocks the connection's reads and writes when its client
@@ -78,7 +80,7 @@ func (dp *directPool) get(ctx context.Context) (uc *upstreamConn, reused bool, e
 	}
 	// A small write buffer: request heads are small, and hundreds of pooled
 	// connections should cost little memory.
-	uc = &upstreamConn{Conn: c, sock: newSockIO(c)}
+	uc = &upstreamConn{Conn: c, sock: sockio.New(c)}
 	uc.bw = bufio.NewWriterSize(uc.sock, 4<<10)
 	uc.cutOff = func() { _ = c.SetDeadline(time.Now()) }
 	uc.lendReader()

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"otcompat/internal/sockio"
 )
 
 // frontWatchDelay: a request still running after about this long gets a
@@ -22,8 +24,8 @@ const frontWatchDelay = 20 * time.Millisecond
 type frontConn struct {
 	front  *Front
 	raw    net.Conn
-	sock   sockIO     // raw's reads (through cr) and writes
-	cr     replayConn // the socket, after a byte the watch may have read
+	sock   sockio.Conn // raw's reads (through cr) and writes
+	cr     replayConn  // the socket, after a byte the watch may have read
 	br     *bufio.Reader
 	remote string
 	idle   atomic.Bool
@@ -48,7 +50,7 @@ func newFrontConn(f *Front, c net.Conn) *frontConn {
 	if ra := c.RemoteAddr(); ra != nil {
 		fc.remote = ra.String()
 	}
-	fc.sock = newSockIO(c)
+	fc.sock = sockio.New(c)
 	fc.cr.Conn, fc.cr.src = c, fc.sock
 	fc.br = bufio.NewReaderSize(&fc.cr, 4<<10)
 	return fc

@@ -332,7 +332,7 @@ func (w *frontWriter) send(p []byte) {
 func (w *frontWriter) sendVector(vec [][]byte) {
 	c := w.c
 	c.vec = vec
-	_, err := c.sock.writeVector(vec)
+	_, err := c.sock.WriteVector(vec)
 	clear(c.vec) // holds on to no body
 	w.buf = w.buf[:0]
 	if err != nil {

@@ -1,4 +1,4 @@
-package proxy
+package sockio
 
 import (
 	"errors"
@@ -48,8 +48,8 @@ type rawCall struct {
 // iovMax is Linux's limit on a writev's pieces.
 const iovMax = 1024
 
-// newSockIO returns raw socket I/O for TCP and Unix sockets, else c's own.
-func newSockIO(c net.Conn) sockIO {
+// New returns raw socket I/O for TCP and Unix sockets, else c's own.
+func New(c net.Conn) Conn {
 	sc, ok := c.(interface {
 		net.Conn
 		syscall.Conn
@@ -85,12 +85,12 @@ func (s *rawSock) Read(p []byte) (int, error) {
 
 func (s *rawSock) Write(p []byte) (int, error) {
 	s.wr.one[0] = p
-	n, err := s.writeVector(s.wr.one[:])
+	n, err := s.WriteVector(s.wr.one[:])
 	s.wr.one[0] = nil
 	return int(n), err
 }
 
-func (s *rawSock) writeVector(pieces [][]byte) (int64, error) {
+func (s *rawSock) WriteVector(pieces [][]byte) (int64, error) {
 	total := 0
 	vec := s.wr.vec[:0]
 	for _, p := range pieces {
@@ -102,7 +102,7 @@ func (s *rawSock) writeVector(pieces [][]byte) (int64, error) {
 	}
 	if total > rawIOMax {
 		clear(vec)
-		return s.plain.writeVector(pieces)
+		return s.plain.WriteVector(pieces)
 	}
 	s.wr.vec = vec
 	n, err := s.wr.do(s.raw.Write)
@@ -162,13 +162,14 @@ func (c *rawCall) writev(fd uintptr) bool {
 			return true
 		}
 		c.n += int(r)
-		for n := uint64(r); n > 0; {
-			if l := c.vec[0].Len; n >= l {
+		// Iovec.Len is 32 bits wide on 32-bit systems: ints here, SetLen.
+		for n := int(r); n > 0; {
+			if l := int(c.vec[0].Len); n >= l {
 				n -= l
 				c.vec = c.vec[1:]
 			} else {
 				c.vec[0].Base = (*byte)(unsafe.Add(unsafe.Pointer(c.vec[0].Base), n))
-				c.vec[0].Len -= n
+				c.vec[0].SetLen(l - n)
 				n = 0
 			}
 		}

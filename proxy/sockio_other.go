@@ -1,7 +1,0 @@
-//go:build !linux
-
-package proxy
-
-import "net"
-
-func newSockIO(c net.Conn) sockIO { return &plainSock{Conn: c} }
