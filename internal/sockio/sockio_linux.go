@@ -26,11 +26,11 @@ import (
 
 // rawSock reads and writes a TCP or Unix socket with raw system calls.
 type rawSock struct {
-	conn  net.Conn
 	raw   syscall.RawConn
-	plain plainSock // writes beyond rawIOMax
+	plain plainSock // the conn's own methods, for writes beyond rawIOMax
 	rd    rawCall
 	wr    rawCall
+	one   [1][]byte // Write's piece
 }
 
 // rawCall is one direction's call in progress. Its fields live here, and
@@ -39,7 +39,6 @@ type rawCall struct {
 	name  string // the system call, for errors
 	buf   []byte // a read's destination
 	vec   []syscall.Iovec
-	one   [1][]byte // Write's piece
 	n     int
 	errno syscall.Errno
 	fn    func(fd uintptr) bool
@@ -61,7 +60,7 @@ func New(c net.Conn) Conn {
 	if err != nil {
 		return &plainSock{Conn: c}
 	}
-	s := &rawSock{conn: c, raw: raw, plain: plainSock{Conn: c}}
+	s := &rawSock{raw: raw, plain: plainSock{Conn: c}}
 	s.rd.name, s.rd.fn = "read", s.rd.read
 	s.wr.name, s.wr.fn = "writev", s.wr.writev
 	return s
@@ -84,9 +83,9 @@ func (s *rawSock) Read(p []byte) (int, error) {
 }
 
 func (s *rawSock) Write(p []byte) (int, error) {
-	s.wr.one[0] = p
-	n, err := s.WriteVector(s.wr.one[:])
-	s.wr.one[0] = nil
+	s.one[0] = p
+	n, err := s.WriteVector(s.one[:])
+	s.one[0] = nil
 	return int(n), err
 }
 
@@ -184,5 +183,6 @@ func (s *rawSock) opError(op string, err error) error {
 	if errors.As(err, &oe) {
 		err = oe.Err // the RawConn's "raw-read" wrapping
 	}
-	return &net.OpError{Op: op, Net: s.conn.LocalAddr().Network(), Source: s.conn.LocalAddr(), Addr: s.conn.RemoteAddr(), Err: err}
+	c := s.plain.Conn
+	return &net.OpError{Op: op, Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }
