@@ -1,4 +1,4 @@
-# Developer shortcuts. CI runs .ci/run (gofmt, vet, staticcheck, go test -race -pgo=off).
+# Developer shortcuts. CI runs .ci/run (gofmt, vet, staticcheck, go test -race).
 GO ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # VERSION=0.1.0 make dist stamps a release; see scripts/dist.
@@ -15,7 +15,7 @@ test:
 	$(GO) test ./...
 
 race:
-	$(GO) test -race -pgo=off ./...
+	$(GO) test -race ./...
 
 lint: vet staticcheck
 	@unformatted=$$(gofmt -l . | grep -v '^testdata/' || true); \
@@ -23,7 +23,6 @@ lint: vet staticcheck
 
 vet:
 	$(GO) vet ./...
-	GOOS=linux GOARCH=arm GOARM=7 $(GO) vet ./internal/sockio
 
 staticcheck:
 	$(GO) run $(STATICCHECK) ./...

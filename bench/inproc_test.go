@@ -170,8 +170,8 @@ func atoi(d []byte) int {
 	return n
 }
 
-// benchmarkProxy measures the whole proxy as clients meet it: the Front,
-// echo, negotiation, the direct path, the transform, logging and metrics,
+// benchmarkProxy measures the whole proxy as clients meet it: net/http's
+// server, echo, negotiation, the reverse proxy, the transform, logging and metrics,
 // over loopback between an in-process upstream and client that allocate
 // nothing themselves. cpu-ns/op is the process's, upstream and client
 // included.
@@ -193,7 +193,7 @@ func benchmarkProxy(b *testing.B, s Scenario, path, client string, level slog.Le
 	if err != nil {
 		b.Fatal(err)
 	}
-	front := proxy.NewFront(p, log)
+	front := p.Server()
 	go func() { _ = front.Serve(ln) }()
 	defer front.Close()
 	c, err := net.Dial("tcp", ln.Addr().String())

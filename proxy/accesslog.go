@@ -18,12 +18,8 @@ import (
 func (p *Proxy) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		ex := exchangeFrom(r.Context()) // the front lane's
-		if ex == nil {
-			ex = new(exchange)
-			c.SetRequest(r.WithContext(withExchange(r.Context(), ex)))
-		}
-		ex.id, ex.start = r.Header.Get(echo.HeaderXRequestID), time.Now()
+		ex := &exchange{id: r.Header.Get(echo.HeaderXRequestID), start: time.Now()}
+		c.SetRequest(r.WithContext(withExchange(r.Context(), ex)))
 		if ex.id == "" {
 			ex.id = newRequestID()
 		}
@@ -48,6 +44,9 @@ func (p *Proxy) record(c echo.Context, ex *exchange) {
 	version := ex.served
 	if version == "" {
 		version = "none"
+	}
+	if ex.upstreamErr != "" {
+		p.metrics.upstreamErrors.WithLabelValues(ex.upstreamErr).Inc()
 	}
 	route := routeClass(r.URL.Path)
 	p.metrics.requests.WithLabelValues(r.Method, route, version, statusLabel(status)).Inc()

@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"io"
 	"sync"
-
-	"otcompat/transforms"
 )
 
 // copyBuffers lends the reverse proxy its 64 KiB streaming buffers, so a
-// pass-through response allocates none; 64 KiB reads halve the syscalls of
-// a multi-megabyte body against 32 KiB.
+// pass-through response allocates none and a multi-megabyte body moves in
+// reads as large as the upstream connection's buffer.
 var copyBuffers = &bufferPool{pool: sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}}
 
 type bufferPool struct{ pool sync.Pool }
@@ -45,28 +43,6 @@ func readLimited(r io.Reader, limit, sizeHint int64) (body []byte, complete bool
 	return b.Bytes(), n <= limit, nil
 }
 
-// readBody reads a body to change. When the upstream connection's read
-// buffer holds all of it (a 57 KB run list does), the body is those bytes,
-// not a copy: they stay put until the response is sent and the connection
-// goes back to the pool. Otherwise it is read with readLimited, and pooled
-// is the bodyBuffers buffer to give back (nil for a lent body).
-func readBody(r io.Reader, limit, size int64) (body, pooled []byte, complete bool, err error) {
-	if wb, ok := r.(wholeBody); ok && size <= limit {
-		if b, ok := wb.buffered(); ok {
-			return b, nil, true, nil
-		}
-	}
-	body, complete, err = readLimited(r, limit, size)
-	return body, body, complete, err
-}
-
-// wholeBody is a body that may be entirely in its connection's buffer.
-type wholeBody interface {
-	// buffered returns the whole body and marks it read, if it is all
-	// buffered; the bytes stay valid until the connection is used again.
-	buffered() ([]byte, bool)
-}
-
 // releaseBody returns a buffer from readLimited for reuse.
 func releaseBody(b []byte) {
 	b = b[:0]
@@ -77,8 +53,7 @@ func releaseBody(b []byte) {
 // fetched one it may be built from) go back to bodyBuffers once it is sent.
 type pooledBody struct {
 	io.Reader
-	bufs    [2][]byte
-	changed *transforms.Body // the body, when it is a change's (not re-encoded)
+	bufs [2][]byte
 }
 
 // WriteTo lets io.Copy hand the body to its writer without a copy buffer

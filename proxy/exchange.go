@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"time"
 
@@ -13,8 +12,7 @@ import (
 // for the response path, the access log, metrics and explain headers.
 type exchange struct {
 	id        string
-	idField   [1]string     // id, as the response's X-Request-Id values
-	req       *http.Request // the client's
+	idField   [1]string // id, as the response's X-Request-Id values
 	start     time.Time
 	requested string // the client's Opentrons-Version, as sent
 	served    string // the version served; "" when the header is the upstream's to reject
@@ -22,6 +20,9 @@ type exchange struct {
 	applied   []transforms.Change
 	skipped   string // why a planned change was not made
 	explain   bool
+	// upstreamErr is the kind of upstream failure this request met ("":
+	// none); record counts it, once a request.
+	upstreamErr string
 }
 
 type exchangeKey struct{}

@@ -2,64 +2,95 @@ package proxy
 
 import (
 	"bytes"
-	"io"
+	"context"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
+
+	"github.com/labstack/echo/v4"
 )
 
 // Go's HTTP server resolves a request carrying both Content-Length and
 // Transfer-Encoding by dropping Content-Length (RFC 9112, 6.3) before any
 // handler sees it. A front proxy that read the same bytes by Content-Length
 // would then disagree with robot-server about where the request ends: request
-// smuggling. RFC 9112 says such a message "ought to be handled as an error",
-// so the front (front.go) follows the request framing of each connection it
-// hands to net/http and answers it with 400 before the server parses it. Whatever it cannot follow (an
-// upgrade, a malformed header the server will reject anyway) it stops
-// watching: it never refuses a request the server would accept unambiguously.
+// smuggling. RFC 9112 says such a message "ought to be handled as an error".
+// So the listener wraps each client connection in a guard that follows its
+// request framing as net/http reads it and notes which request on the
+// connection is ambiguous; refuseAmbiguous, among the first middleware,
+// answers that request with 400 and closes the connection before anything
+// reaches the upstream. Whatever the guard cannot follow (an upgrade, a
+// malformed header the server rejects anyway) it stops watching: it never
+// refuses a request the server would accept unambiguously.
+//
+// The guard counts request heads and refuseAmbiguous counts the requests
+// it sees; both counts agree only because every request net/http reads
+// reaches the handler (Server disables net/http's own OPTIONS * answer) or
+// ends the connection.
 
-// framingConn follows request framing as bytes are read.
-type framingConn struct {
-	net.Conn
-	f       framing
-	refused bool
+// guardListener wraps accepted connections in a framingConn.
+type guardListener struct{ net.Listener }
+
+func (l guardListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &framingConn{Conn: c}, nil
 }
 
-// ReadFrom lets the server splice a body from another socket into this one:
-// the guard only follows what is read.
-func (c *framingConn) ReadFrom(r io.Reader) (int64, error) { return readFromVia(c.Conn, r) }
-
-// readFromVia writes r to c through c's own ReadFrom (splice, sendfile)
-// when it has one: a wrapper's embedding would otherwise hide it.
-func readFromVia(c net.Conn, r io.Reader) (int64, error) {
-	if rf, ok := c.(io.ReaderFrom); ok {
-		return rf.ReadFrom(r)
-	}
-	return io.Copy(writerOnly{c}, r)
+// framingConn follows request framing as bytes are read. net/http reads a
+// connection from one goroutine at a time, so f needs no lock; the handler
+// reads ambiguousAt and served from the request's goroutine.
+type framingConn struct {
+	net.Conn
+	f           framing
+	ambiguousAt atomic.Int64 // 1-based index of the first ambiguous request; 0: none
+	served      atomic.Int64 // requests the middleware has seen
 }
 
 func (c *framingConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	if n == 0 {
-		return n, err
-	}
-	if c.refused {
-		return 0, net.ErrClosed
-	}
-	if c.f.scan(p[:n]) {
-		c.refused = true
-		_, _ = c.Conn.Write(ambiguousResponse)
-		c.Conn.Close()
-		return 0, net.ErrClosed
+	if n > 0 && c.ambiguousAt.Load() == 0 && c.f.scan(p[:n]) {
+		c.ambiguousAt.Store(int64(c.f.heads))
+		c.f.state = stopped // the connection ends with that request
 	}
 	return n, err
 }
 
-var ambiguousResponse = func() []byte {
-	body := `{"errors":[{"id":"BadRequest","title":"Bad Request","detail":"Ambiguous request framing: Content-Length together with Transfer-Encoding.","errorCode":"4000"}]}`
-	return []byte("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
-		strconv.Itoa(len(body)) + "\r\n\r\n" + body)
-}()
+type framingKey struct{}
+
+// withFramingConn is http.Server.ConnContext: it gives each request's
+// context its connection's guard.
+func withFramingConn(ctx context.Context, c net.Conn) context.Context {
+	if fc, ok := c.(*framingConn); ok {
+		return context.WithValue(ctx, framingKey{}, fc)
+	}
+	return ctx
+}
+
+// refuseAmbiguous answers the request the guard found ambiguous with
+// robot-server's error envelope and Connection: close, so net/http closes
+// the connection without reading what follows. Requests served without
+// the guard (a bare Handler) pass.
+func refuseAmbiguous(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		fc, _ := c.Request().Context().Value(framingKey{}).(*framingConn)
+		if fc == nil {
+			return next(c)
+		}
+		n := fc.served.Add(1)
+		if at := fc.ambiguousAt.Load(); at == 0 || n < at {
+			return next(c)
+		}
+		c.Response().Header().Set("Connection", "close")
+		writeError(c.Response(), http.StatusBadRequest, "BadRequest", "Bad Request",
+			"Ambiguous request framing: Content-Length together with Transfer-Encoding.")
+		return nil
+	}
+}
 
 // maxFramingHeader bounds the header bytes kept while following a request;
 // past it the server's own header limit answers.
@@ -82,6 +113,7 @@ type framing struct {
 	line      []byte // the current header, chunk-size or trailer line
 	header    []string
 	remaining int64
+	heads     int // complete request heads seen
 }
 
 func (f *framing) scan(b []byte) (ambiguous bool) {
@@ -138,6 +170,7 @@ func (f *framing) endLine(line string) (ambiguous bool) {
 		if len(f.header) == 0 {
 			return false // blank lines before a request are allowed
 		}
+		f.heads++
 		ambiguous = f.startBody()
 		f.header = f.header[:0]
 		return ambiguous

@@ -7,6 +7,7 @@ package proxy
 import (
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"time"
@@ -47,10 +48,6 @@ type Proxy struct {
 	rp        *httputil.ReverseProxy
 	metrics   *Metrics
 	echo      *echo.Echo
-	// frontChain is echo's middleware around forward, wrapped once: the
-	// front lane runs it without echo's router and per-request wrapping.
-	frontChain echo.HandlerFunc
-	direct     *directPool // nil: every request takes the reverse proxy
 }
 
 // New builds a Proxy from cfg.
@@ -70,14 +67,13 @@ func New(cfg Config) *Proxy {
 		access:    cfg.AccessLog,
 		transport: cfg.Upstream.Transport(cfg.UpstreamTimeout),
 		metrics:   newMetrics(),
-		direct:    newDirectPool(cfg.Upstream),
 	}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:   p.rewrite,
 		Transport: p.transport,
-		// Bytes are written on as they arrive and flushed within 5 ms:
-		// flushing after every read cost a syscall per chunk. Bodies of
-		// unknown length and event streams are still flushed at once.
+		// Bytes are written on as they arrive and flushed within 5 ms, so
+		// a streamed body reaches its client promptly without a flush per
+		// read. Bodies of unknown length and event streams are flushed at once.
 		FlushInterval:  5 * time.Millisecond,
 		BufferPool:     copyBuffers,
 		ModifyResponse: p.modifyResponse,
@@ -97,16 +93,7 @@ func (p *Proxy) Handler() http.Handler { return p.echo }
 // Close releases idle upstream connections.
 func (p *Proxy) Close() {
 	p.transport.CloseIdleConnections()
-	if p.direct != nil {
-		p.direct.closeIdle()
-	}
 }
-
-// Limits on clients, for NewServer and the Front's own lane alike.
-const (
-	readHeaderTimeout = 10 * time.Second
-	idleTimeout       = 2 * time.Minute
-)
 
 // NewServer returns an http.Server for h with the limits a proxy facing
 // clients needs: slow or oversized headers are cut off and idle keep-alive
@@ -114,44 +101,42 @@ const (
 func NewServer(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: readHeaderTimeout,
-		IdleTimeout:       idleTimeout,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }
 
+// Server serves the proxy's clients: net/http with NewServer's limits, over
+// a listener that puts the framing guard (framing.go) on every connection.
+type Server struct{ *http.Server }
+
+// Server returns the client-facing server of p.
+func (p *Proxy) Server() *Server {
+	s := NewServer(p.Handler(), p.log)
+	s.ConnContext = withFramingConn
+	// Every request must reach the handler, where refuseAmbiguous counts it.
+	s.DisableGeneralOptionsHandler = true
+	return &Server{s}
+}
+
+// Serve accepts connections on l until Shutdown or Close, like http.Server.
+func (s *Server) Serve(l net.Listener) error { return s.Server.Serve(guardListener{l}) }
+
 func (p *Proxy) newEcho() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = p.handleError
-	mw := []echo.MiddlewareFunc{p.observe, middleware.RecoverWithConfig(middleware.RecoverConfig{
+	e.Use(p.observe, refuseAmbiguous, middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			p.log.Error("panic serving request", "id", c.Response().Header().Get(echo.HeaderXRequestID),
 				"method", c.Request().Method, "path", c.Request().URL.Path, "err", err, "stack", string(stack))
 			return errPanic
 		},
-	})}
-	e.Use(mw...)
+	}))
 	e.Any("/*", p.forward)
-	p.frontChain = p.forward
-	for i := len(mw) - 1; i >= 0; i-- {
-		p.frontChain = mw[i](p.frontChain)
-	}
 	return e
-}
-
-// serveFront serves a request of the front lane: a GET or HEAD with an
-// origin-form target, which echo's router would always send to forward.
-// Echo's ServeHTTP would look the route up and wrap it in the middleware
-// again (two closures a request).
-func (p *Proxy) serveFront(w http.ResponseWriter, r *http.Request) {
-	c := p.echo.AcquireContext()
-	c.Reset(r, w)
-	if err := p.frontChain(c); err != nil {
-		p.echo.HTTPErrorHandler(err, c)
-	}
-	p.echo.ReleaseContext(c)
 }
 
 var errPanic = errors.New("internal error")
@@ -191,8 +176,11 @@ func (p *Proxy) forward(c echo.Context) error {
 		// talks to its upstream, whatever the request names.
 		return echo.NewHTTPError(http.StatusBadRequest, "Absolute-form request targets are not accepted: otcompat only proxies to its upstream.")
 	}
+	if r.RequestURI == "*" {
+		// OPTIONS *, which net/http would answer itself (see Server).
+		return c.NoContent(http.StatusOK)
+	}
 	ex := exchangeFrom(r.Context())
-	ex.req = r
 	values := r.Header.Values(negotiate.Header)
 	if len(values) > 0 {
 		ex.requested = values[0]
@@ -203,10 +191,6 @@ func (p *Proxy) forward(c echo.Context) error {
 		ex.plan = p.cfg.Chain.Plan(client, r.Method, r.URL.Path)
 	}
 	ex.explain = r.Header.Get("Otcompat-Explain") == "1"
-	if p.directEligible(r) {
-		p.serveDirect(c, r, ex)
-		return nil
-	}
 	p.rp.ServeHTTP(interim{c.Response()}, r)
 	return nil
 }

@@ -19,7 +19,7 @@ import (
 const recordings = "../testdata/recordings/robot-server-badruns"
 
 // newTestProxy starts a proxy (BadRun at 5) in front of h.
-func newTestProxy(t *testing.T, h http.Handler, policy transforms.Policy) (*Proxy, *testFront) {
+func newTestProxy(t *testing.T, h http.Handler, policy transforms.Policy) (*Proxy, *testServer) {
 	t.Helper()
 	up := httptest.NewServer(h)
 	t.Cleanup(up.Close)
@@ -31,13 +31,13 @@ func newTestProxy(t *testing.T, h http.Handler, policy transforms.Policy) (*Prox
 }
 
 // newTestProxyTo starts a proxy (BadRun at 5) in front of an upstream address.
-func newTestProxyTo(t *testing.T, u *Upstream, policy transforms.Policy) (*Proxy, *testFront) {
+func newTestProxyTo(t *testing.T, u *Upstream, policy transforms.Policy) (*Proxy, *testServer) {
 	t.Helper()
 	return newTestProxyChain(t, u, transforms.NewChain(transforms.NewBadRun(version.Must(version.NewVersion("5")), policy)))
 }
 
 // newTestProxyChain starts a proxy with the version changes of chain.
-func newTestProxyChain(t *testing.T, u *Upstream, chain *transforms.Chain) (*Proxy, *testFront) {
+func newTestProxyChain(t *testing.T, u *Upstream, chain *transforms.Chain) (*Proxy, *testServer) {
 	t.Helper()
 	p := New(Config{
 		Upstream:   u,
@@ -46,31 +46,37 @@ func newTestProxyChain(t *testing.T, u *Upstream, chain *transforms.Chain) (*Pro
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	t.Cleanup(p.Close)
-	return p, serveFront(t, p)
+	return p, serve(t, p)
 }
 
-// testFront is a proxy served by its Front on a loopback port.
-type testFront struct {
-	URL   string
-	Front *Front
+// testServer is a proxy served by its Server on a loopback port.
+type testServer struct {
+	URL    string
+	Server *Server
 }
 
-func serveFront(t *testing.T, p *Proxy) *testFront {
+func serve(t *testing.T, p *Proxy) *testServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := NewFront(p, p.log)
+	return serveOn(t, p, ln, "http://"+ln.Addr().String())
+}
+
+// serveOn serves p on ln, reached at base.
+func serveOn(t *testing.T, p *Proxy, ln net.Listener, base string) *testServer {
+	t.Helper()
+	s := p.Server()
 	done := make(chan error, 1)
-	go func() { done <- f.Serve(ln) }()
+	go func() { done <- s.Serve(ln) }()
 	t.Cleanup(func() {
-		f.Close()
+		s.Close()
 		if err := <-done; err != http.ErrServerClosed {
-			t.Errorf("Front.Serve returned %v, want http.ErrServerClosed", err)
+			t.Errorf("Server.Serve returned %v, want http.ErrServerClosed", err)
 		}
 	})
-	return &testFront{URL: "http://" + ln.Addr().String(), Front: f}
+	return &testServer{URL: base, Server: s}
 }
 
 func get(t *testing.T, url, version string) (*http.Response, []byte) {

@@ -20,6 +20,7 @@ import (
 // response streams through (the default) or is buffered and changed.
 func (p *Proxy) modifyResponse(resp *http.Response) error {
 	ex := exchangeFrom(resp.Request.Context())
+	resp.Body = &watchedBody{ReadCloser: resp.Body, ctx: resp.Request.Context(), ex: ex}
 	h := resp.Header
 	if v := h.Get(negotiate.Header); v != "" {
 		p.cfg.Negotiator.Observe(v)
@@ -71,7 +72,7 @@ func (p *Proxy) transform(resp *http.Response, ex *exchange) (errorBody bool, er
 		p.skip(ex, skipTooLarge)
 		return false, nil
 	}
-	raw, pooled, complete, err := readBody(resp.Body, limit, resp.ContentLength)
+	raw, complete, err := readLimited(resp.Body, limit, resp.ContentLength)
 	if err != nil {
 		return false, fmt.Errorf("%w: %w", errUpstreamBody, err)
 	}
@@ -82,7 +83,7 @@ func (p *Proxy) transform(resp *http.Response, ex *exchange) (errorBody bool, er
 	}
 	resp.Body.Close()
 	// Unless a change gives a new body, the upstream's goes out as read.
-	resp.Body = &pooledBody{Reader: bytes.NewReader(raw), bufs: [2][]byte{pooled}}
+	resp.Body = &pooledBody{Reader: bytes.NewReader(raw), bufs: [2][]byte{raw}}
 	body := raw
 	if cod != nil {
 		if body, err = cod.decodeBody(raw, limit); err != nil {
@@ -95,7 +96,7 @@ func (p *Proxy) transform(resp *http.Response, ex *exchange) (errorBody bool, er
 		Query: resp.Request.URL.RawQuery, Status: resp.StatusCode, Body: body}
 	out, applied, err := ex.plan.Apply(in)
 	if err == nil && out.Fetch != "" {
-		in.Fetched = p.fetch(resp.Request.Context(), out.Fetch, ex)
+		in.Fetched = p.fetch(resp.Request.Context(), out.Fetch, resp.Request, ex)
 		out, applied, err = ex.plan.Apply(in)
 		if err == nil && out.Fetch != "" {
 			err = fmt.Errorf("a change asked for a second fetch (%s)", out.Fetch)
@@ -126,7 +127,6 @@ func (p *Proxy) transform(resp *http.Response, ex *exchange) (errorBody bool, er
 	}
 	ex.applied = applied
 	newBody, size := io.Reader(bytes.NewReader(body)), int64(len(body))
-	changed := out.Body
 	if out.Body != nil {
 		// The change's body is mostly the upstream's bytes: stream it from
 		// them rather than copy it (raw goes back to the pool after sending).
@@ -140,9 +140,9 @@ func (p *Proxy) transform(resp *http.Response, ex *exchange) (errorBody bool, er
 			ex.applied = nil
 			return false, nil
 		}
-		newBody, size, changed = bytes.NewReader(encoded), int64(len(encoded)), nil
+		newBody, size = bytes.NewReader(encoded), int64(len(encoded))
 	}
-	resp.Body = &pooledBody{Reader: newBody, bufs: [2][]byte{pooled}, changed: changed}
+	resp.Body = &pooledBody{Reader: newBody, bufs: [2][]byte{raw}}
 	resp.ContentLength = size
 	resp.Header.Set("Content-Length", strconv.FormatInt(size, 10))
 	resp.Header.Del("Etag")
@@ -165,7 +165,7 @@ func (p *Proxy) skip(ex *exchange, reason string) {
 
 // fetch GETs a path a change asked for, with the client's forwarded headers.
 // A failure is handed to the change as a 502, so it decides with what it has.
-func (p *Proxy) fetch(ctx context.Context, path string, ex *exchange) *transforms.Fetched {
+func (p *Proxy) fetch(ctx context.Context, path string, out *http.Request, ex *exchange) *transforms.Fetched {
 	fail := func(err error) *transforms.Fetched {
 		level := slog.LevelWarn
 		if ctx.Err() != nil {
@@ -179,7 +179,9 @@ func (p *Proxy) fetch(ctx context.Context, path string, ex *exchange) *transform
 	if err != nil {
 		return fail(err)
 	}
-	req.Header = p.outboundHeader(ex.req, ex)
+	// The headers the reverse proxy sent upstream for the client's request
+	// (rewrite's forwarding fields and request id, no hop-by-hop fields).
+	req.Header = out.Header.Clone()
 	for _, k := range []string{"Content-Length", "Content-Type", "Content-Encoding", "Expect", "Transfer-Encoding"} {
 		req.Header.Del(k)
 	}
@@ -211,8 +213,8 @@ func (p *Proxy) fetch(ctx context.Context, path string, ex *exchange) *transform
 func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
 	ex := exchangeFrom(r.Context())
 	if r.Context().Err() != nil {
-		// The client went away (its upstream request is cancelled with it,
-		// which may surface as a deadline on the direct path): nobody to answer.
+		// The client went away (its upstream request is cancelled with
+		// it): nobody to answer.
 		p.log.Debug("client disconnected", "id", ex.id, "path", r.URL.Path)
 		return
 	}
@@ -224,10 +226,28 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 	case errors.As(err, &ne) && ne.Timeout():
 		status, kind = http.StatusGatewayTimeout, "timeout"
 	}
-	p.metrics.upstreamErrors.WithLabelValues(kind).Inc()
+	ex.upstreamErr = kind
 	p.log.Warn("upstream failed", "id", ex.id, "method", r.Method, "path", r.URL.Path, "kind", kind, "err", err)
 	w.Header().Set(negotiate.Header, strconv.Itoa(p.cfg.Negotiator.UpstreamNewest()))
 	w.Header().Set("Opentrons-Min-Version", strconv.Itoa(negotiate.MinVersion))
 	writeUpstreamUnavailable(w, status, "otcompat could not get a response from robot-server at "+
 		p.cfg.Upstream.String()+": "+err.Error())
+}
+
+// watchedBody notes in the exchange that the upstream broke while sending a
+// body: a read error while the client is still there is the upstream's.
+// record counts it whether the body was being buffered (502) or streamed
+// (the response is cut off).
+type watchedBody struct {
+	io.ReadCloser
+	ctx context.Context
+	ex  *exchange
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && b.ctx.Err() == nil {
+		b.ex.upstreamErr = "body"
+	}
+	return n, err
 }

@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
@@ -16,6 +18,9 @@ type Upstream struct {
 	URL *url.URL
 	// Socket is the Unix socket path, or "".
 	Socket string
+	// RootCAs are the authorities an https upstream's certificate must
+	// chain to; nil means the system's, as in production.
+	RootCAs *x509.CertPool
 }
 
 // ParseUpstream reads http://host:port, https://host:port or unix:/path.
@@ -52,23 +57,39 @@ func (u *Upstream) String() string {
 	return u.URL.String()
 }
 
-// Transport returns a client transport for the upstream. It keeps enough idle
-// connections for the proxy's concurrency (reconnecting per request would cost
-// more than the proxying), never asks for compression itself, and waits for
-// response headers at most headerTimeout (0: forever, for hour-long polls).
+// Upstream connection sizing. Every pooled connection keeps its read buffer
+// for life, so the pool's memory is about idleConns × readBuffer (2 MiB):
+// small next to the proxy's budget on a robot. robot-server is one Python
+// process that serves few requests at once, and the Opentrons Apps in front
+// of it poll a few times a second between them, so 32 idle connections
+// cover the concurrency a robot sees, load tests' included, without
+// reconnecting per request. A 64 KiB read buffer takes a run list of a few
+// dozen runs (the Apps' usual GET /runs) with its head in one read; larger
+// bodies are read straight into the proxy's own buffers past it.
+const (
+	idleConns  = 32
+	readBuffer = 64 << 10
+)
+
+// Transport returns a client transport for the upstream. It never asks for
+// compression itself, and waits for response headers at most headerTimeout
+// (0: forever, for hour-long polls). An https upstream's certificate is
+// checked against RootCAs.
 func (u *Upstream) Transport(headerTimeout time.Duration) *http.Transport {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	t := &http.Transport{
 		Proxy:                 nil,
 		DialContext:           d.DialContext,
-		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   256,
+		MaxIdleConns:          idleConns,
+		MaxIdleConnsPerHost:   idleConns,
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: headerTimeout,
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,
-		// Default 4 KiB connection buffers: large bodies bypass them (the
-		// copy buffer is 32 KiB), and bigger ones cost memory per connection.
+		ReadBufferSize:        readBuffer,
+	}
+	if u.RootCAs != nil {
+		t.TLSClientConfig = &tls.Config{RootCAs: u.RootCAs, MinVersion: tls.VersionTLS12}
 	}
 	if u.Socket != "" {
 		sock := u.Socket

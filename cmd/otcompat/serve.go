@@ -140,7 +140,7 @@ func (o *proxyOptions) serve(ctx context.Context, up *proxy.Upstream, ready func
 	if err != nil {
 		return fmt.Errorf("--listen: %v", err)
 	}
-	servers := []server{proxy.NewFront(p, log)}
+	servers := []server{p.Server()}
 	listeners := []net.Listener{ln}
 	var adminAddr net.Addr
 	if o.adminListen != "" {
@@ -161,7 +161,7 @@ func (o *proxyOptions) serve(ctx context.Context, up *proxy.Upstream, ready func
 	return serveUntilSignal(ctx, servers, listeners, o.shutdownTimeout, log)
 }
 
-// server is an *http.Server or the proxy's *proxy.Front.
+// server is an *http.Server or the proxy's *proxy.Server.
 type server interface {
 	Serve(net.Listener) error
 	Shutdown(context.Context) error
