@@ -1,7 +1,6 @@
-// Package accesslog writes the proxy's line per request. Through slog it
-// cost about 8 µs of a 100 µs pass-through (record building, a stack walk
-// for the source position, generic value formatting); Direct writes the same
-// bytes as slog's default text and JSON handlers in about a tenth of that.
+// Package accesslog writes the proxy's line per request. Direct writes the
+// same bytes as slog's default text and JSON handlers without building a
+// slog record for each line; its tests hold the two to byte equality.
 package accesslog
 
 import (
@@ -23,22 +22,24 @@ type Entry struct {
 	Status                     int
 	Bytes                      int64
 	Duration                   time.Duration
+	// Outcome is "ok", or "aborted" when the response was cut off mid-body.
+	Outcome string
 }
 
 // strings are e's string attributes, keyed, in the line's order.
-func (e *Entry) strings() [7][2]string {
-	return [7][2]string{{"id", e.ID}, {"method", e.Method}, {"path", e.Path},
+func (e *Entry) strings() [8][2]string {
+	return [8][2]string{{"id", e.ID}, {"method", e.Method}, {"path", e.Path},
 		{"requested", e.Requested}, {"served", e.Served}, {"applied", e.Applied},
-		{"unchanged_because", e.UnchangedBecause}}
+		{"unchanged_because", e.UnchangedBecause}, {"outcome", e.Outcome}}
 }
 
 // record is e as a slog record, with no source position.
 func (e *Entry) record() slog.Record {
-	var attrs [10]slog.Attr
+	var attrs [11]slog.Attr
 	for i, f := range e.strings() {
 		attrs[i] = slog.String(f[0], f[1])
 	}
-	attrs[7], attrs[8], attrs[9] = slog.Int("status", e.Status), slog.Int64("bytes", e.Bytes), slog.Duration("duration", e.Duration)
+	attrs[8], attrs[9], attrs[10] = slog.Int("status", e.Status), slog.Int64("bytes", e.Bytes), slog.Duration("duration", e.Duration)
 	r := slog.NewRecord(e.Time, slog.LevelInfo, "request", 0)
 	r.AddAttrs(attrs[:]...)
 	return r
@@ -153,7 +154,7 @@ func plain(s string) bool {
 	return true
 }
 
-func (d *direct) appendLine(b []byte, e *Entry, fields *[7][2]string) []byte {
+func (d *direct) appendLine(b []byte, e *Entry, fields *[8][2]string) []byte {
 	if d.json {
 		b = append(b, `{"time":"`...)
 		b = d.appendTime(b, e.Time)

@@ -14,7 +14,7 @@ var sample = Entry{
 	ID:     "9f86d081884c7d659a2feaa0c55ad015",
 	Method: "GET", Path: "/runs?pageLength=20",
 	Requested: "3", Served: "3", Applied: "badrun@4", UnchangedBecause: "",
-	Status: 200, Bytes: 48213, Duration: 1234567 * time.Nanosecond,
+	Status: 200, Bytes: 48213, Duration: 1234567 * time.Nanosecond, Outcome: "ok",
 }
 
 // lines renders e through slog's own handler and through Direct, each on a
@@ -53,6 +53,7 @@ func TestDirectMatchesSlog(t *testing.T) {
 		{"zone offset", func(e *Entry) { e.Time = e.Time.In(local) }},
 		{"microsecond duration", func(e *Entry) { e.Duration = 850 * time.Microsecond }},
 		{"client left", func(e *Entry) { e.Status, e.Bytes, e.Duration = 499, 0, 0 }},
+		{"cut off mid-body", func(e *Entry) { e.Outcome = "aborted" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

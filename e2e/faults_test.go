@@ -8,10 +8,12 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"otcompat/fixtures"
+	"otcompat/internal/wait"
 )
 
 // TestUpstreamDownAnswers502Envelope: nothing listens where the upstream
@@ -80,7 +82,7 @@ func halfBodyUpstream(t *testing.T, chunked, rst bool) *rawUpstream {
 
 // TestUpstreamResetMidBodyOnStreamedRouteAbortsClient: a response already
 // streaming when the upstream breaks must reach the client as broken, never
-// as a complete short body.
+// as a complete short body, and is counted and logged as aborted.
 func TestUpstreamResetMidBodyOnStreamedRouteAbortsClient(t *testing.T) {
 	t.Parallel()
 	for _, chunked := range []bool{false, true} {
@@ -89,7 +91,7 @@ func TestUpstreamResetMidBodyOnStreamedRouteAbortsClient(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				up := halfBodyUpstream(t, chunked, rst)
-				p := startProxy(t, up.url())
+				p := startProxy(t, up.url(), "--log-level", "info")
 				ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 				defer cancel()
 				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.base+"/protocols/x", nil)
@@ -106,6 +108,10 @@ func TestUpstreamResetMidBodyOnStreamedRouteAbortsClient(t *testing.T) {
 				if resp.StatusCode != http.StatusOK {
 					t.Errorf("status %d, want the upstream's 200", resp.StatusCode)
 				}
+				checkRecorded(t, p, "/protocols/x", "200", "aborted")
+				if got := p.metric(t, "otcompat_upstream_errors_total", `kind="body"`); got != 1 {
+					t.Errorf("otcompat_upstream_errors_total{kind=body} = %v, want 1", got)
+				}
 			})
 		}
 	}
@@ -119,13 +125,36 @@ func TestUpstreamResetMidBodyOnTransformedRouteAnswers502(t *testing.T) {
 		t.Run(fmt.Sprintf("chunked=%v", chunked), func(t *testing.T) {
 			t.Parallel()
 			up := halfBodyUpstream(t, chunked, true)
-			p := startProxy(t, up.url())
+			p := startProxy(t, up.url(), "--log-level", "info")
 			resp, body := p.get(t, "/runs", "3")
 			checkUnavailable(t, resp, body, http.StatusBadGateway)
+			checkRecorded(t, p, "/runs", "502", "ok")
 			if got := p.metric(t, "otcompat_upstream_errors_total", `kind="body"`); got != 1 {
 				t.Errorf("otcompat_upstream_errors_total{kind=body} = %v, want 1", got)
 			}
 		})
+	}
+}
+
+// checkRecorded waits for the access log line of the one request to path
+// and checks it and otcompat_requests_total for status and outcome.
+func checkRecorded(t *testing.T, p *proc, path, status, outcome string) {
+	t.Helper()
+	var line string
+	wait.For(t, "the access log line of "+path, func() bool {
+		for _, l := range strings.Split(p.stderr.String(), "\n") {
+			if strings.Contains(l, "msg=request") && strings.Contains(l, " path="+path+" ") {
+				line = l
+				return true
+			}
+		}
+		return false
+	})
+	if !strings.Contains(line, " outcome="+outcome+" ") || !strings.Contains(line, " status="+status+" ") {
+		t.Errorf("access log line %q, want outcome=%s status=%s", line, outcome, status)
+	}
+	if got := p.metric(t, "otcompat_requests_total", `outcome="`+outcome+`"`, `status="`+status+`"`); got != 1 {
+		t.Errorf("otcompat_requests_total{outcome=%s,status=%s} = %v, want 1", outcome, status, got)
 	}
 }
 

@@ -13,8 +13,11 @@ import (
 )
 
 // observe starts each request's exchange (keeping the client's X-Request-Id
-// or making one, which also goes upstream), and after the response writes
-// the access log line and the request metrics.
+// or making one, which also goes upstream), and once the response is over
+// writes the access log line and the request metrics. It records from a
+// defer: a response cut mid-body ends in panic(http.ErrAbortHandler), which
+// echo's recover passes on, and it must be counted too. The panic goes on
+// after recording, so net/http still cuts the connection.
 func (p *Proxy) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
@@ -25,16 +28,27 @@ func (p *Proxy) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		ex.idField[0] = ex.id // the exchange's array: no slice to allocate
 		c.Response().Header()[echo.HeaderXRequestID] = ex.idField[:]
-		err := next(c)
-		if err != nil {
+		defer func() {
+			v := recover()
+			p.record(c, ex, v != nil)
+			if v != nil {
+				panic(v)
+			}
+		}()
+		if err := next(c); err != nil {
 			c.Error(err)
 		}
-		p.record(c, ex)
 		return nil
 	}
 }
 
-func (p *Proxy) record(c echo.Context, ex *exchange) {
+// Outcomes of a request, for the metric label and the access log.
+const (
+	outcomeOK      = "ok"
+	outcomeAborted = "aborted" // the response was cut off: the upstream broke mid-body, or the client left
+)
+
+func (p *Proxy) record(c echo.Context, ex *exchange, aborted bool) {
 	r, res := c.Request(), c.Response()
 	elapsed := time.Since(ex.start)
 	status := res.Status
@@ -45,11 +59,15 @@ func (p *Proxy) record(c echo.Context, ex *exchange) {
 	if version == "" {
 		version = "none"
 	}
+	outcome := outcomeOK
+	if aborted {
+		outcome = outcomeAborted
+	}
 	if ex.upstreamErr != "" {
 		p.metrics.upstreamErrors.WithLabelValues(ex.upstreamErr).Inc()
 	}
 	route := routeClass(r.URL.Path)
-	p.metrics.requests.WithLabelValues(r.Method, route, version, statusLabel(status)).Inc()
+	p.metrics.requests.WithLabelValues(r.Method, route, version, statusLabel(status), outcome).Inc()
 	p.metrics.duration.WithLabelValues(route, strconv.FormatBool(len(ex.applied) > 0)).Observe(elapsed.Seconds())
 	if !p.access.Enabled(r.Context()) {
 		return
@@ -66,6 +84,7 @@ func (p *Proxy) record(c echo.Context, ex *exchange) {
 		Status:           status,
 		Bytes:            res.Size,
 		Duration:         elapsed,
+		Outcome:          outcome,
 	})
 }
 

@@ -124,7 +124,7 @@ func TestAccessLogMatchesLogger(t *testing.T) {
 	e := accesslog.Entry{
 		Time: time.Date(2026, 11, 27, 4, 4, 29, 123_456_789, time.UTC), ID: "id1", Method: "GET",
 		Path: "/runs?pageLength=5", Requested: "3", Served: "3", Applied: "badrun@4",
-		Status: 200, Bytes: 1234, Duration: 3 * time.Millisecond,
+		Status: 200, Bytes: 1234, Duration: 3 * time.Millisecond, Outcome: "ok",
 	}
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {
