@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"otcompat/transforms"
 )
@@ -48,38 +50,83 @@ func TestFramingScan(t *testing.T) {
 	}
 }
 
+// TestAmbiguousRequestRefused: the ambiguous request on a connection gets
+// the 400 envelope and the connection closes; requests before it on the
+// connection, even read in the same bytes, are served, and nothing from the
+// ambiguous one on reaches the upstream.
 func TestAmbiguousRequestRefused(t *testing.T) {
-	up := static{status: 200, body: []byte("ok")}
-	_, srv := newTestProxy(t, &up, transforms.Hide)
-	c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
+	const (
+		plain     = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+		ambiguous = "POST /runs HTTP/1.1\r\nHost: x\r\nOpentrons-Version: 3\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+		smuggled  = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+	)
+	tests := []struct {
+		name     string
+		stream   string
+		statuses []int // the answers before the connection closes
+		wantUp   int   // requests that reach the upstream
+	}{
+		{"alone", ambiguous + smuggled, []int{400}, 0},
+		{"after a request on the connection", plain + ambiguous + smuggled, []int{200, 400}, 1},
+		{"after two", plain + plain + ambiguous, []int{200, 200, 400}, 2},
+		{"OPTIONS * counts as a request", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n" + ambiguous, []int{404, 400}, 0},
 	}
-	defer c.Close()
-	_, _ = io.WriteString(c, "POST /runs HTTP/1.1\r\nHost: x\r\nOpentrons-Version: 3\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "Ambiguous request framing") {
-		t.Fatalf("got %d %s", resp.StatusCode, body)
-	}
-	if up.last != nil {
-		t.Fatal("the ambiguous request reached the upstream")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var reached []string
+			_, srv := newTestProxy(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				reached = append(reached, r.URL.Path)
+				mu.Unlock()
+			}), transforms.Hide)
+			c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			_, _ = io.WriteString(c, tt.stream) // one write: the server reads it all at once
+			br := bufio.NewReader(c)
+			for i, want := range tt.statuses {
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("response %d: %v", i+1, err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != want {
+					t.Fatalf("response %d: %d %s, want %d", i+1, resp.StatusCode, body, want)
+				}
+				if want == http.StatusBadRequest && (!resp.Close ||
+					string(body) != `{"errors":[{"id":"BadRequest","title":"Bad Request","detail":"Ambiguous request framing: Content-Length together with Transfer-Encoding.","errorCode":"4000"}]}`) {
+					t.Fatalf("400 close=%v %s, want the envelope and Connection: close", resp.Close, body)
+				}
+			}
+			if n, err := br.ReadByte(); err != io.EOF {
+				t.Errorf("after the 400: read %q, %v; want the connection closed", n, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(reached) != tt.wantUp {
+				t.Errorf("the upstream saw %q, want %d requests", reached, tt.wantUp)
+			}
+		})
 	}
 
-	// An unambiguous chunked upload goes through.
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/protocols", io.MultiReader(strings.NewReader("abc"), strings.NewReader("def")))
-	req.Header.Set("Opentrons-Version", "3")
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || up.last == nil {
-		t.Fatalf("chunked upload: %d, reached upstream %v", resp.StatusCode, up.last != nil)
-	}
+	t.Run("chunked upload passes", func(t *testing.T) {
+		up := static{status: 200, body: []byte("ok")}
+		_, srv := newTestProxy(t, &up, transforms.Hide)
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/protocols", io.MultiReader(strings.NewReader("abc"), strings.NewReader("def")))
+		req.Header.Set("Opentrons-Version", "3")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || up.last == nil || len(up.last.TransferEncoding) == 0 {
+			t.Fatalf("chunked upload: %d, reached upstream %v", resp.StatusCode, up.last != nil)
+		}
+	})
 }
 
 // FuzzFraming: the scanner never panics, and a well-framed pair of requests

@@ -116,7 +116,8 @@ type Server struct{ *http.Server }
 func (p *Proxy) Server() *Server {
 	s := NewServer(p.Handler(), p.log)
 	s.ConnContext = withFramingConn
-	// Every request must reach the handler, where refuseAmbiguous counts it.
+	// Every request must reach the handler, where refuseAmbiguous counts
+	// it; OPTIONS * gets echo's 404 envelope, as any target off "/".
 	s.DisableGeneralOptionsHandler = true
 	return &Server{s}
 }
@@ -175,10 +176,6 @@ func (p *Proxy) forward(c echo.Context) error {
 		// Absolute-form targets are for forward proxies; otcompat only ever
 		// talks to its upstream, whatever the request names.
 		return echo.NewHTTPError(http.StatusBadRequest, "Absolute-form request targets are not accepted: otcompat only proxies to its upstream.")
-	}
-	if r.RequestURI == "*" {
-		// OPTIONS *, which net/http would answer itself (see Server).
-		return c.NoContent(http.StatusOK)
 	}
 	ex := exchangeFrom(r.Context())
 	values := r.Header.Values(negotiate.Header)
