@@ -27,7 +27,8 @@ func (p *Proxy) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			ex.id = newRequestID()
 		}
 		ex.idField[0] = ex.id // the exchange's array: no slice to allocate
-		c.Response().Header()[echo.HeaderXRequestID] = ex.idField[:]
+		ex.header = c.Response().Header()
+		ex.header[echo.HeaderXRequestID] = ex.idField[:]
 		defer func() {
 			v := recover()
 			p.record(c, ex, v != nil)

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"time"
 
@@ -12,7 +13,8 @@ import (
 // for the response path, the access log, metrics and explain headers.
 type exchange struct {
 	id        string
-	idField   [1]string // id, as the response's X-Request-Id values
+	idField   [1]string   // id, as the response's X-Request-Id values
+	header    http.Header // the client's response header
 	start     time.Time
 	requested string // the client's Opentrons-Version, as sent
 	served    string // the version served; "" when the header is the upstream's to reject

@@ -161,42 +161,6 @@ func TestResponses(t *testing.T) {
 	}
 }
 
-func TestForwardedRequest(t *testing.T) {
-	up := static{status: 200}
-	_, srv := newTestProxy(t, &up, transforms.Hide)
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/runs/x/commands?waitUntilComplete=true", strings.NewReader(`{"data": {}}`))
-	req.Header.Set("Opentrons-Version", "3")
-	req.Header.Set("X-Forwarded-For", "10.1.1.1")
-	req.Header.Set("Connection", "X-Secret")
-	req.Header.Set("X-Secret", "hop")
-	req.Header.Set("Authorization", "Bearer t")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	got := up.last
-	checks := map[string]string{
-		"Opentrons-Version": "3",
-		"Authorization":     "Bearer t",
-		"X-Forwarded-For":   "10.1.1.1, 127.0.0.1",
-		"X-Forwarded-Proto": "http",
-		"X-Forwarded-Host":  strings.TrimPrefix(srv.URL, "http://"),
-		"X-Secret":          "",
-	}
-	for k, want := range checks {
-		if v := strings.Join(got.Header.Values(k), ", "); v != want {
-			t.Errorf("upstream saw %s = %q, want %q", k, v, want)
-		}
-	}
-	if got.URL.RequestURI() != "/runs/x/commands?waitUntilComplete=true" || got.Method != http.MethodPost {
-		t.Errorf("upstream saw %s %s", got.Method, got.URL.RequestURI())
-	}
-	if got.Header.Get("X-Request-Id") == "" || got.Header.Get("X-Request-Id") != resp.Header.Get("X-Request-Id") {
-		t.Errorf("request id: upstream %q, client %q", got.Header.Get("X-Request-Id"), resp.Header.Get("X-Request-Id"))
-	}
-}
-
 func TestUpstreamDownGivesEnvelope(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -280,9 +244,8 @@ func (panicky) Downgrade(*transforms.Input) (transforms.Outcome, error) {
 	panic("secret internal state")
 }
 
-// A panic becomes robot-server's envelope on both of the front's lanes: a
-// version change's on a GET (the front lane's own), a handler's on a POST
-// (handed to net/http and echo's router).
+// A panic becomes robot-server's envelope, a version change's on a GET as
+// a handler's on a POST.
 func TestPanicBecomesEnvelope(t *testing.T) {
 	up := httptest.NewServer(&static{status: 200, headers: map[string]string{"Content-Type": "application/json"},
 		body: []byte(`{"data":[],"meta":{"cursor":0,"totalLength":0},"links":{}}`)})

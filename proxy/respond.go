@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/labstack/echo/v4"
+
 	"otcompat/negotiate"
 	"otcompat/transforms"
 )
@@ -22,6 +24,11 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 	ex := exchangeFrom(resp.Request.Context())
 	resp.Body = &watchedBody{ReadCloser: resp.Body, ctx: resp.Request.Context(), ex: ex}
 	h := resp.Header
+	// The client gets one X-Request-Id, the proxy's, even when the upstream
+	// echoes it or a 1xx went first (ReverseProxy clears the header map it
+	// sends a 1xx with, observe's id included).
+	delete(h, echo.HeaderXRequestID)
+	ex.header[echo.HeaderXRequestID] = ex.idField[:]
 	if v := h.Get(negotiate.Header); v != "" {
 		p.cfg.Negotiator.Observe(v)
 	}
