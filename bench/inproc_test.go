@@ -20,8 +20,8 @@ import (
 )
 
 // The in-process benchmarks: the BadRun change alone on the benchmark lists
-// (MB/s, allocations per list), and the whole proxy path (the Front, echo,
-// negotiation, the direct path, transform, logging, metrics) between an
+// (MB/s, allocations per list), and the whole proxy path (net/http, echo,
+// negotiation, the reverse proxy, transform, logging, metrics) between an
 // upstream and a client in the same process over loopback. Run them with
 //
 //	go test ./bench -run '^$' -bench . -benchmem
