@@ -120,6 +120,44 @@ func TestHopByHopHeaders(t *testing.T) {
 	})
 }
 
+// TestUpgradePassesThrough: a 101 Switching Protocols answer joins client
+// and upstream, bytes both ways.
+func TestUpgradePassesThrough(t *testing.T) {
+	_, srv := newTestProxy(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "echo" {
+			http.Error(w, "want Upgrade: echo", http.StatusBadRequest)
+			return
+		}
+		c, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			panic(err)
+		}
+		defer c.Close()
+		_, _ = io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		line, _ := rw.ReadString('\n')
+		_, _ = io.WriteString(c, "echo: "+line)
+	}), transforms.Hide)
+	c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	_, _ = io.WriteString(c, "GET /upgrade HTTP/1.1\r\nHost: robot\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Upgrade") != "echo" {
+		t.Fatalf("got %d Upgrade %q, want 101 echo", resp.StatusCode, resp.Header.Get("Upgrade"))
+	}
+	_, _ = io.WriteString(c, "ping\n")
+	if line, err := br.ReadString('\n'); line != "echo: ping\n" {
+		t.Fatalf("after the upgrade read %q, %v; want the upstream's echo", line, err)
+	}
+}
+
 // TestForwardedHeaders: a GET's upstream request names the client, over TCP
 // and over a Unix socket (nginx on a robot), whose X-Forwarded-For chain is
 // kept as nginx sent it. The query goes on as ReverseProxy cleans it.

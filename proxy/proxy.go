@@ -197,7 +197,8 @@ func (p *Proxy) forward(c echo.Context) error {
 // final one and drop the upstream's real status. The upstream's 100
 // Continue is not passed on: it lets the transport read the upload, and
 // that read makes net/http send the client its own 100. Passing it on too
-// sent the client a second 100 whenever the read came first.
+// would send the client a second 100 whenever the read comes first
+// (TestInterimResponses has such an upstream).
 type interim struct{ *echo.Response }
 
 func (w interim) WriteHeader(code int) {

@@ -22,7 +22,10 @@ import (
 // response streams through (the default) or is buffered and changed.
 func (p *Proxy) modifyResponse(resp *http.Response) error {
 	ex := exchangeFrom(resp.Request.Context())
-	resp.Body = &watchedBody{ReadCloser: resp.Body, ctx: resp.Request.Context(), ex: ex}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		// An upgraded connection's body must stay ReverseProxy's to write to.
+		resp.Body = &watchedBody{ReadCloser: resp.Body, ctx: resp.Request.Context(), ex: ex}
+	}
 	h := resp.Header
 	// The client gets one X-Request-Id, the proxy's, even when the upstream
 	// echoes it or a 1xx went first (ReverseProxy clears the header map it
