@@ -7,36 +7,25 @@ import (
 	"crypto/x509"
 	"io"
 	"log"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-version"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
-	"otcompat/accesslog"
-	"otcompat/internal/wait"
-	"otcompat/negotiate"
 	"otcompat/transforms"
 )
 
 // Each test here checks one behaviour of the request path, as a client and
 // robot-server meet it: the proxy served by its Server on a real socket.
+// An upstream breaking mid-body is e2e's (faults_test.go), on the binary.
 
 // rawUpstream answers every request with raw, written straight to the
 // connection, which it then closes.
-func rawUpstream(raw string) http.Handler { return breakingUpstream(raw, nil) }
-
-// breakingUpstream is rawUpstream that closes only once release is closed
-// (nil: at once).
-func breakingUpstream(raw string, release <-chan struct{}) http.Handler {
+func rawUpstream(raw string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _, err := http.NewResponseController(w).Hijack()
 		if err != nil {
@@ -44,9 +33,6 @@ func breakingUpstream(raw string, release <-chan struct{}) http.Handler {
 		}
 		defer c.Close()
 		_, _ = io.WriteString(c, raw)
-		if release != nil {
-			<-release
-		}
 	})
 }
 
@@ -340,109 +326,6 @@ func TestHTTPSUpstream(t *testing.T) {
 			resp, body := get(t, srv.URL+"/runs", "3")
 			if resp.StatusCode != tt.wantStatus || !strings.Contains(string(body), tt.wantBody) {
 				t.Fatalf("got %d %s, want %d with %s", resp.StatusCode, body, tt.wantStatus, tt.wantBody)
-			}
-		})
-	}
-}
-
-// lockedBuffer takes the access log's writes from the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-// TestUpstreamBreaksMidBody: an upstream that closes its connection halfway
-// through a body cuts a streamed response off (the client sees a broken
-// body) and turns a transformed one into the 502 envelope. Either way the
-// request is counted, with its outcome, and logged, and the upstream's
-// failure is counted once.
-func TestUpstreamBreaksMidBody(t *testing.T) {
-	const half = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n" +
-		`{"data": [{"id": "a", "ok": true},`
-	tests := []struct {
-		name, path  string
-		wantStatus  int
-		wantOutcome string
-		wantBody    string // "": a broken body, after the upstream's head reached the client
-	}{
-		{"streamed", "/protocols/x", 200, outcomeAborted, ""},
-		{"transformed", "/runs", http.StatusBadGateway, outcomeOK, `{"errors":[{"id":"UpstreamUnavailable"`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			release := make(chan struct{})
-			if tt.wantBody != "" {
-				close(release) // the proxy waits for the whole body
-			}
-			up := httptest.NewServer(breakingUpstream(half, release))
-			t.Cleanup(up.Close)
-			u, err := ParseUpstream(up.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var logged lockedBuffer
-			chain := transforms.NewChain(transforms.NewBadRun(version.Must(version.NewVersion("5")), transforms.Hide))
-			p := New(Config{
-				Upstream:   u,
-				Chain:      chain,
-				Negotiator: negotiate.NewNegotiator(negotiate.UpstreamNewest, chain.Newest()),
-				Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-				AccessLog:  accesslog.FromSlog(slog.New(slog.NewTextHandler(&logged, nil))),
-			})
-			t.Cleanup(p.Close)
-			srv := serve(t, p)
-
-			req, _ := http.NewRequest(http.MethodGet, srv.URL+tt.path, nil)
-			req.Header.Set("Opentrons-Version", "3")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tt.wantBody == "" {
-				close(release)
-			}
-			body, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != tt.wantStatus {
-				t.Errorf("status %d, want %d", resp.StatusCode, tt.wantStatus)
-			}
-			if tt.wantBody == "" && err == nil {
-				t.Errorf("read %d bytes and a clean end of body, want a broken body", len(body))
-			}
-			if tt.wantBody != "" && (err != nil || !strings.HasPrefix(string(body), tt.wantBody)) {
-				t.Errorf("body %q, %v; want it to start %s", body, err, tt.wantBody)
-			}
-
-			wait.For(t, "the access log line", func() bool { return strings.Contains(logged.String(), "msg=request") })
-			line := logged.String()
-			for _, want := range []string{" path=" + tt.path + " ", " outcome=" + tt.wantOutcome + " ",
-				" status=" + statusLabel(tt.wantStatus) + " "} {
-				if !strings.Contains(line, want) {
-					t.Errorf("access log %q lacks %q", line, want)
-				}
-			}
-			m := p.Metrics()
-			if n := testutil.ToFloat64(m.requests.WithLabelValues("GET", routeClass(tt.path), "3",
-				statusLabel(tt.wantStatus), tt.wantOutcome)); n != 1 {
-				t.Errorf("otcompat_requests_total{status=%d,outcome=%s} = %v, want 1", tt.wantStatus, tt.wantOutcome, n)
-			}
-			if n := testutil.CollectAndCount(m.requests); n != 1 {
-				t.Errorf("otcompat_requests_total has %d series, want 1", n)
-			}
-			if n := testutil.ToFloat64(m.upstreamErrors.WithLabelValues("body")); n != 1 {
-				t.Errorf("otcompat_upstream_errors_total{kind=body} = %v, want 1", n)
 			}
 		})
 	}
