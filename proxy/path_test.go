@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -329,4 +330,47 @@ func TestHTTPSUpstream(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUpstreamConnectionsReused: requests share the Transport's pooled
+// upstream connections, and one the upstream closed while idle is replaced
+// without the client noticing.
+func TestUpstreamConnectionsReused(t *testing.T) {
+	var mu sync.Mutex
+	conns := 0
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"path": "`+r.URL.RequestURI()+`"}`)
+	}))
+	up.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			conns++
+			mu.Unlock()
+		}
+	}
+	up.Start()
+	t.Cleanup(up.Close)
+	u, err := ParseUpstream(up.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, srv := newTestProxyTo(t, u, transforms.Hide)
+	check := func(stage string) {
+		t.Helper()
+		for i := 0; i < 5; i++ {
+			resp, body := get(t, srv.URL+"/health?i=1", "3")
+			if resp.StatusCode != 200 || string(body) != `{"path": "/health?i=1"}` {
+				t.Fatalf("%s, request %d: %d %s", stage, i, resp.StatusCode, body)
+			}
+		}
+	}
+	check("first")
+	mu.Lock()
+	if conns != 1 {
+		t.Errorf("5 sequential requests used %d upstream connections, want 1", conns)
+	}
+	mu.Unlock()
+	up.CloseClientConnections()
+	check("after the upstream closed its connections")
 }
