@@ -1,15 +1,12 @@
 package proxy
 
 import (
-	"bufio"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"otcompat/transforms"
 )
@@ -80,14 +77,7 @@ func TestAmbiguousRequestRefused(t *testing.T) {
 				reached = append(reached, r.URL.Path)
 				mu.Unlock()
 			}), transforms.Hide)
-			c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-			_, _ = io.WriteString(c, tt.stream) // one write: the server reads it all at once
-			br := bufio.NewReader(c)
+			_, br := dialAndSend(t, srv.URL, tt.stream) // one write: the server reads it all at once
 			for i, want := range tt.statuses {
 				resp, err := http.ReadResponse(br, nil)
 				if err != nil {

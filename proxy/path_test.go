@@ -37,22 +37,29 @@ func rawUpstream(raw string) http.Handler {
 	})
 }
 
+// dialAndSend opens a connection to base and sends raw in one write; it
+// returns the connection (closed when the test ends) and a reader of it.
+func dialAndSend(t *testing.T, base, raw string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	return c, bufio.NewReader(c)
+}
+
 // rawRequest writes raw on a new connection to base (which must close the
 // connection after answering) and returns every byte the proxy sent.
 // Between the head and a body given apart, it waits for the interim
 // response a client sending Expect: 100-continue waits for.
 func rawRequest(t *testing.T, base, head, body string) string {
 	t.Helper()
-	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, head); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(c)
+	c, br := dialAndSend(t, base, head)
 	var got bytes.Buffer
 	if body != "" {
 		line, err := br.ReadString('\n')
@@ -124,14 +131,7 @@ func TestUpgradePassesThrough(t *testing.T) {
 		line, _ := rw.ReadString('\n')
 		_, _ = io.WriteString(c, "echo: "+line)
 	}), transforms.Hide)
-	c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	_, _ = io.WriteString(c, "GET /upgrade HTTP/1.1\r\nHost: robot\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
-	br := bufio.NewReader(c)
+	c, br := dialAndSend(t, srv.URL, "GET /upgrade HTTP/1.1\r\nHost: robot\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		t.Fatal(err)
