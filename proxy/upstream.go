@@ -60,12 +60,11 @@ func (u *Upstream) String() string {
 // Upstream connection sizing. Every pooled connection keeps its read buffer
 // for life, so the pool's memory is about idleConns × readBuffer (2 MiB):
 // small next to the proxy's budget on a robot. robot-server is one Python
-// process that serves few requests at once, and the Opentrons Apps in front
-// of it poll a few times a second between them, so 32 idle connections
-// cover the concurrency a robot sees, load tests' included, without
-// reconnecting per request. A 64 KiB read buffer takes a run list of a few
+// process that serves few requests at once, and an Opentrons App polls it
+// about once a second, so 32 idle connections cover the concurrency a robot
+// sees, load tests' included, without reconnecting per request. A 64 KiB read buffer takes a run list of a few
 // dozen runs (the Apps' usual GET /runs) with its head in one read; larger
-// bodies are read straight into the proxy's own buffers past it.
+// bodies stream through it a buffer at a time.
 const (
 	idleConns  = 32
 	readBuffer = 64 << 10
