@@ -28,6 +28,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"otcompat/bench"
 )
 
 // UserAgent is the shape of the desktop App's User-Agent: Electron's
@@ -95,22 +97,6 @@ func schedule(polls []poll, apps int, window, jitter time.Duration, rng *rand.Ra
 		return a.poll < b.poll
 	})
 	return evs
-}
-
-// Report is what one simulation measured; bench/run reads it.
-type Report struct {
-	URL       string                    `json:"url"`
-	Apps      int                       `json:"apps"`
-	Window    string                    `json:"window"`
-	Requests  int                       `json:"requests"`
-	Errors    int                       `json:"errors"`
-	Skipped   int                       `json:"skipped"` // current-run polls before a current run was known
-	P50us     float64                   `json:"p50_us"`
-	P99us     float64                   `json:"p99_us"`
-	MaxUs     float64                   `json:"max_us"`
-	Statuses  map[string]map[string]int `json:"statuses"` // poll name -> status (or error) -> count
-	FirstErr  string                    `json:"first_error,omitempty"`
-	Scheduled int                       `json:"scheduled"`
 }
 
 type config struct {
@@ -188,7 +174,7 @@ type sample struct {
 	err    error
 }
 
-func simulate(ctx context.Context, c config) Report {
+func simulate(ctx context.Context, c config) bench.AppReport {
 	polls := appPolls(c.commandsQuery)
 	evs := schedule(polls, c.apps, c.window, c.jitter, rand.New(rand.NewPCG(c.seed, 0)))
 	byApp := make([][]event, c.apps)
@@ -276,8 +262,8 @@ func currentHref(body []byte) string {
 	return l.Links.Current.Href
 }
 
-func report(c config, polls []poll, scheduled int, results [][]sample, skipped []int) Report {
-	rep := Report{URL: c.url, Apps: c.apps, Window: c.window.String(), Scheduled: scheduled, Statuses: map[string]map[string]int{}}
+func report(c config, polls []poll, scheduled int, results [][]sample, skipped []int) bench.AppReport {
+	rep := bench.AppReport{URL: c.url, Apps: c.apps, Window: c.window.String(), Scheduled: scheduled, Statuses: map[string]map[string]int{}}
 	var lats []time.Duration
 	for i, rs := range results {
 		rep.Skipped += skipped[i]

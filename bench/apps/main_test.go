@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"otcompat/bench"
 )
 
 func TestSchedule(t *testing.T) {
@@ -199,7 +201,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 	if code := run([]string{"--url", srv.URL, "--apps", "1", "--window", "50ms", "--jitter", "0s"}, &out, &errb); code != 0 {
 		t.Fatalf("run = %d: %s", code, errb.String())
 	}
-	var rep Report
+	var rep bench.AppReport
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || rep.Apps != 1 || rep.Skipped != 2 {
 		t.Errorf("report %s (err %v): want 1 App whose 2 current-run polls were skipped (no current run)", out.String(), err)
 	}
