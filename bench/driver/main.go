@@ -645,31 +645,39 @@ func (d *driver) startNginx(conf, upstream string, i int) (string, *proc, error)
 	if err != nil {
 		return "", nil, err
 	}
-	prefix := filepath.Join(d.cfg.work, fmt.Sprintf("nginx-%d", i))
-	if err := os.MkdirAll(filepath.Join(prefix, "logs"), 0o777); err != nil {
+	name := fmt.Sprintf("nginx-%d", i)
+	prefix := filepath.Join(d.cfg.work, name)
+	confPath, err := d.cfg.writeNginxConf(conf, prefix, upstream, addr)
+	if err != nil {
 		return "", nil, err
+	}
+	p, err := d.startProc(name, d.cfg.pinProxy, "nginx", "-p", prefix, "-c", confPath, "-e", filepath.Join(prefix, "error.log"))
+	return addr, p, err
+}
+
+// writeNginxConf fills in the template conf for an nginx in prefix that
+// listens on addr and proxies to upstream, and returns the config's path.
+func (c config) writeNginxConf(conf, prefix, upstream, addr string) (string, error) {
+	if err := os.MkdirAll(filepath.Join(prefix, "logs"), 0o777); err != nil {
+		return "", err
 	}
 	tmpl, err := os.ReadFile(conf)
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
 	njsDir, err := filepath.Abs(filepath.Dir(conf))
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
 	user := ""
 	if os.Geteuid() == 0 {
 		user = "user root;" // workers must write the temp folders under the work folder
 	}
-	text := strings.NewReplacer("@USER@", user, "@WORKERS@", d.cfg.nginxWorkers, "@PREFIX@", prefix,
-		"@UPSTREAM@", upstream, "@LISTEN@", addr, "@BUFFERING@", d.cfg.nginxBuffering,
-		"@NJSDIR@", njsDir, "@NJSMODULE@", d.cfg.njsModule).Replace(string(tmpl))
+	text := strings.NewReplacer("@USER@", user, "@WORKERS@", c.nginxWorkers, "@PREFIX@", prefix,
+		"@UPSTREAM@", upstream, "@LISTEN@", addr, "@BUFFERING@", c.nginxBuffering,
+		"@NJSDIR@", njsDir, "@NJSMODULE@", c.njsModule).Replace(string(tmpl))
 	confPath := filepath.Join(prefix, "nginx.conf")
-	if err := os.WriteFile(confPath, []byte(text), 0o644); err != nil {
-		return "", nil, err
-	}
-	p, err := d.startProc(fmt.Sprintf("nginx-%d", i), d.cfg.pinProxy, "nginx", "-p", prefix, "-c", confPath, "-e", filepath.Join(prefix, "error.log"))
-	return addr, p, err
+	return confPath, os.WriteFile(confPath, []byte(text), 0o644)
 }
 
 func freeAddr() (string, error) {
