@@ -550,7 +550,7 @@ func (d *driver) wrk(url string, r *row, dur time.Duration, warmup bool) (wrkRes
 		}
 	}
 	if !warmup && (w.rps == 0 || w.requests == 0) {
-		return w, fmt.Errorf("wrk measured nothing:\n%s", out)
+		return w, fmt.Errorf("wrk measured nothing: no request finished in %s (a longer BENCH_DURATION gives slow rows time):\n%s", dur, out)
 	}
 	return w, nil
 }
