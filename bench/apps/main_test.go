@@ -138,6 +138,18 @@ func TestCurrentHref(t *testing.T) {
 	}
 }
 
+func FuzzCurrentHref(f *testing.F) {
+	f.Add([]byte(`{"data": [], "links": {"current": {"href": "/runs/abc"}}, "meta": {"cursor": 0, "totalLength": 0}}`))
+	f.Add([]byte(`{"links": {"current": {"href": 5}}}`))
+	f.Add([]byte(`{"links": []}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got := currentHref(body)
+		if got != "" && !strings.HasPrefix(got, "/runs/") {
+			t.Errorf("currentHref(%q) = %q: neither empty nor a run's path", body, got)
+		}
+	})
+}
+
 // TestSimulate runs two Apps for a short window against a fake robot and
 // checks what they sent: the headers, the polls' paths with the learned
 // current run, and that the report counts every request.
