@@ -35,7 +35,7 @@ import (
 )
 
 type config struct {
-	bin, work, nginxConf, njsConf  string
+	bin, work, nginxConf, njsDir   string
 	njsModule                      string
 	inprocTest                     string
 	apps                           []int
@@ -57,7 +57,7 @@ func main() {
 	flag.StringVar(&c.bin, "bin", "", "folder with the built otcompat, upstream and naive binaries")
 	flag.StringVar(&c.work, "work", "", "folder for logs, configs and results")
 	flag.StringVar(&c.nginxConf, "nginx-conf", "bench/nginx.conf", "nginx config template")
-	flag.StringVar(&c.njsConf, "njs-conf", "bench/njs/nginx.conf", "nginx+njs config template (badrun.js beside it)")
+	flag.StringVar(&c.njsDir, "njs-dir", "bench/njs", "nginx+njs: the config pieces (main.conf, http.conf, server.conf) for -nginx-conf's include points, and badrun.js")
 	flag.StringVar(&c.njsModule, "njs-module", "/usr/lib/nginx/modules/ngx_http_js_module.so", "nginx's njs module (Debian package libnginx-mod-http-js)")
 	flag.StringVar(&c.inprocTest, "inproc-test", "", `the compiled bench package tests (go test -c ./bench), for the in-process BadRun row ("" to skip)`)
 	var apps string
@@ -292,9 +292,9 @@ func (d *driver) setup(r *row, i int) error {
 			}
 		}
 	case "nginx":
-		addr, pr, err = d.startNginx(c.nginxConf, b.upstream, i)
+		addr, pr, err = d.startNginx(false, b.upstream, i)
 	case "njs":
-		addr, pr, err = d.startNginx(c.njsConf, b.upstream, i)
+		addr, pr, err = d.startNginx(true, b.upstream, i)
 	case "caddy":
 		addr, pr, err = d.startCaddy(b.upstream, i)
 	case "naive":
@@ -638,16 +638,16 @@ func (d *driver) cleanup() {
 	}
 }
 
-// startNginx starts nginx with the config template conf (bench/nginx.conf,
-// or bench/njs/nginx.conf whose script lies beside it) in front of upstream.
-func (d *driver) startNginx(conf, upstream string, i int) (string, *proc, error) {
+// startNginx starts nginx in front of upstream: the pass-through of
+// -nginx-conf, or with njs that config with -njs-dir's pieces included.
+func (d *driver) startNginx(njs bool, upstream string, i int) (string, *proc, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return "", nil, err
 	}
 	name := fmt.Sprintf("nginx-%d", i)
 	prefix := filepath.Join(d.cfg.work, name)
-	confPath, err := d.cfg.writeNginxConf(conf, prefix, upstream, addr)
+	confPath, err := d.cfg.writeNginxConf(prefix, upstream, addr, njs)
 	if err != nil {
 		return "", nil, err
 	}
@@ -655,17 +655,15 @@ func (d *driver) startNginx(conf, upstream string, i int) (string, *proc, error)
 	return addr, p, err
 }
 
-// writeNginxConf fills in the template conf for an nginx in prefix that
-// listens on addr and proxies to upstream, and returns the config's path.
-func (c config) writeNginxConf(conf, prefix, upstream, addr string) (string, error) {
-	if err := os.MkdirAll(filepath.Join(prefix, "logs"), 0o777); err != nil {
-		return "", err
-	}
-	tmpl, err := os.ReadFile(conf)
-	if err != nil {
-		return "", err
-	}
-	njsDir, err := filepath.Abs(filepath.Dir(conf))
+// nginxParts are the include points of the nginx config: a folder each in
+// the prefix, which nginx+njs fills from the same-named piece in -njs-dir.
+var nginxParts = []string{"main", "http", "server"}
+
+// writeNginxConf fills in -nginx-conf (and with njs the pieces of -njs-dir)
+// for an nginx in prefix that listens on addr and proxies to upstream, and
+// returns the config's path.
+func (c config) writeNginxConf(prefix, upstream, addr string, njs bool) (string, error) {
+	njsDir, err := filepath.Abs(c.njsDir)
 	if err != nil {
 		return "", err
 	}
@@ -673,11 +671,34 @@ func (c config) writeNginxConf(conf, prefix, upstream, addr string) (string, err
 	if os.Geteuid() == 0 {
 		user = "user root;" // workers must write the temp folders under the work folder
 	}
-	text := strings.NewReplacer("@USER@", user, "@WORKERS@", c.nginxWorkers, "@PREFIX@", prefix,
+	fill := strings.NewReplacer("@USER@", user, "@WORKERS@", c.nginxWorkers, "@PREFIX@", prefix,
 		"@UPSTREAM@", upstream, "@LISTEN@", addr, "@BUFFERING@", c.nginxBuffering,
-		"@NJSDIR@", njsDir, "@NJSMODULE@", c.njsModule).Replace(string(tmpl))
+		"@NJSDIR@", njsDir, "@NJSMODULE@", c.njsModule)
+	write := func(from, to string) error {
+		tmpl, err := os.ReadFile(from)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(to, []byte(fill.Replace(string(tmpl))), 0o644)
+	}
+	dirs := []string{"logs"}
+	for _, part := range nginxParts {
+		dirs = append(dirs, part+".d")
+	}
+	for _, dir := range dirs {
+		if err := os.MkdirAll(filepath.Join(prefix, dir), 0o777); err != nil {
+			return "", err
+		}
+	}
+	if njs {
+		for _, part := range nginxParts {
+			if err := write(filepath.Join(c.njsDir, part+".conf"), filepath.Join(prefix, part+".d", "njs.conf")); err != nil {
+				return "", err
+			}
+		}
+	}
 	confPath := filepath.Join(prefix, "nginx.conf")
-	return confPath, os.WriteFile(confPath, []byte(text), 0o644)
+	return confPath, write(c.nginxConf, confPath)
 }
 
 func freeAddr() (string, error) {

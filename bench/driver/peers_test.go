@@ -52,7 +52,7 @@ func fetch(t *testing.T, url, client string) []byte {
 }
 
 func testDriver(t *testing.T) *driver {
-	d := &driver{cfg: config{work: t.TempDir(), nginxWorkers: "1", nginxBuffering: "off", njsModule: testNjsModule}}
+	d := &driver{cfg: config{work: t.TempDir(), nginxConf: "../nginx.conf", njsDir: "../njs", nginxWorkers: "1", nginxBuffering: "off", njsModule: testNjsModule}}
 	t.Cleanup(d.cleanup)
 	return d
 }
@@ -68,8 +68,8 @@ func TestPeers(t *testing.T) {
 		start  func(d *driver, upstream string) (string, *proc, error)
 		filter bool
 	}{
-		{"nginx", []string{"nginx"}, func(d *driver, up string) (string, *proc, error) { return d.startNginx("../nginx.conf", up, 0) }, false},
-		{"nginx+njs", []string{"nginx", testNjsModule}, func(d *driver, up string) (string, *proc, error) { return d.startNginx("../njs/nginx.conf", up, 1) }, true},
+		{"nginx", []string{"nginx"}, func(d *driver, up string) (string, *proc, error) { return d.startNginx(false, up, 0) }, false},
+		{"nginx+njs", []string{"nginx", testNjsModule}, func(d *driver, up string) (string, *proc, error) { return d.startNginx(true, up, 1) }, true},
 		{"caddy", []string{"caddy"}, func(d *driver, up string) (string, *proc, error) { return d.startCaddy(up, 2) }, false},
 	}
 	for _, tt := range tests {
