@@ -16,15 +16,19 @@ type Scenario struct {
 	CurrentBad bool
 }
 
-// The two benchmark lists: what a robot keeps (~57 KB, 20 runs, 3 bad, the
-// current run bad) and a long-lived heavy history (~3.5 MB, 200 runs, 20 bad).
+// The benchmark lists: what a robot keeps (~57 KB, 20 runs, 3 bad, the
+// current run bad), a long-lived heavy history (~3.5 MB, 200 runs, 20 bad),
+// and the robot the App-traffic rows poll: as many runs and bad runs as the
+// first, but with a good current run, so an old App polls the current run
+// and its commands through the proxy as it does directly.
 var (
 	List57k  = Scenario{Name: "57k", Runs: 20, Bad: 3, CurrentBad: true}
 	List3_5M = Scenario{Name: "3.5M", Runs: 200, Bad: 20, CurrentBad: false}
+	ListApp  = Scenario{Name: "app", Runs: 20, Bad: 3, CurrentBad: false}
 )
 
 // Scenarios lists the lists by name.
-var Scenarios = map[string]Scenario{List57k.Name: List57k, List3_5M.Name: List3_5M}
+var Scenarios = map[string]Scenario{List57k.Name: List57k, List3_5M.Name: List3_5M, ListApp.Name: ListApp}
 
 // Store generates the scenario's run store (the same on every call).
 func (s Scenario) Store() *fixtures.Store { return fixtures.Generate(s.Runs, s.Bad, s.CurrentBad) }

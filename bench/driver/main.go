@@ -1,15 +1,17 @@
 // Command driver runs the load benchmark that bench/run starts: it starts the
-// benchmark upstreams, then for each row a fresh proxy (nginx, the naive
-// filter or otcompat), checks its answer byte for byte or field by field,
-// warms it up, times it with wrk several times, reads its CPU time and peak
-// RSS from /proc, and prints one table with every ratio to nginx and to the
-// naive filter from the same run.
+// benchmark upstreams, then for each row a fresh proxy (nginx, Caddy,
+// nginx+njs, the naive filter or otcompat), checks its answer byte for byte
+// or field by field, warms it up, times it with wrk several times, reads its
+// CPU time and peak RSS from /proc, and prints one table with every ratio to
+// nginx and to the naive filter from the same run. Then it runs the BadRun
+// benchmark in process and the App-traffic rows (simulated Apps against the
+// upstream directly and through otcompat), and prints the targets table.
+// Every table is markdown.
 package main
 
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -33,7 +35,12 @@ import (
 )
 
 type config struct {
-	bin, work, nginxConf           string
+	bin, work, nginxConf, njsDir   string
+	njsModule                      string
+	inprocTest                     string
+	apps                           []int
+	appWindow, appJitter           time.Duration
+	commandsQuery                  string
 	duration, warmup               time.Duration
 	repeat, connsSmall, connsLarge int
 	pinWrk, pinProxy, pinUpstream  string
@@ -50,6 +57,14 @@ func main() {
 	flag.StringVar(&c.bin, "bin", "", "folder with the built otcompat, upstream and naive binaries")
 	flag.StringVar(&c.work, "work", "", "folder for logs, configs and results")
 	flag.StringVar(&c.nginxConf, "nginx-conf", "bench/nginx.conf", "nginx config template")
+	flag.StringVar(&c.njsDir, "njs-dir", "bench/njs", "nginx+njs: the config pieces (main.conf, http.conf, server.conf) for -nginx-conf's include points, and badrun.js")
+	flag.StringVar(&c.njsModule, "njs-module", "/usr/lib/nginx/modules/ngx_http_js_module.so", "nginx's njs module (Debian package libnginx-mod-http-js)")
+	flag.StringVar(&c.inprocTest, "inproc-test", "", `the compiled bench package tests (go test -c ./bench), for the in-process BadRun row ("" to skip)`)
+	var apps string
+	flag.StringVar(&apps, "apps", "1,20,200", `App-traffic rows: numbers of simulated Apps ("" to skip)`)
+	flag.DurationVar(&c.appWindow, "app-window", 40*time.Second, "how long each App-traffic row polls, directly and through otcompat each (30s + jitter at least, for the full GET /runs to come twice)")
+	flag.DurationVar(&c.appJitter, "app-jitter", 5*time.Second, "App start times are spread over this")
+	flag.StringVar(&c.commandsQuery, "commands-query", "pageLength=1", "query of the Apps' command poll (see bench/apps)")
 	flag.IntVar(&c.nice, "nice", 0, "run the upstreams, proxies and wrk under nice -n this (e.g. -10 on a machine others are loading; needs root)")
 	flag.DurationVar(&c.duration, "duration", 8*time.Second, "length of each timed wrk run")
 	flag.DurationVar(&c.warmup, "warmup", 3*time.Second, "length of the untimed wrk run before each row")
@@ -62,20 +77,29 @@ func main() {
 	flag.StringVar(&c.nginxWorkers, "nginx-workers", "auto", "nginx worker_processes")
 	flag.StringVar(&c.nginxBuffering, "nginx-buffering", "off", "nginx proxy_buffering (on or off)")
 	flag.StringVar(&rows, "rows", "", "only rows whose label matches this regexp (references are always run)")
-	flag.StringVar(&c.targets, "targets", "upstream,nginx,naive,otcompat,otcompat-warn", "targets to run (add otcompat-b to A/B -otcompat-b against otcompat)")
+	flag.StringVar(&c.targets, "targets", "upstream,nginx,caddy,njs,naive,otcompat", "targets to run (add otcompat-warn for otcompat at --log-level warn, otcompat-b to A/B -otcompat-b against otcompat)")
 	flag.StringVar(&c.otcompatB, "otcompat-b", "", "a second otcompat binary, run as target otcompat-b (log info) to A/B a change in the same run")
 	flag.Parse()
 	if c.bin == "" || c.work == "" {
 		fatalf("driver: -bin and -work are required")
 	}
 	if rows != "" {
-		c.rows = regexp.MustCompile(rows)
+		re, err := regexp.Compile(rows)
+		if err != nil {
+			fatalf("driver: -rows: %v", err)
+		}
+		c.rows = re
+	}
+	var err error
+	if c.apps, err = parseCounts(apps); err != nil {
+		fatalf("driver: -apps: %v", err)
 	}
 	d := &driver{cfg: c}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() { <-ctx.Done(); d.cleanup(); os.Exit(130) }()
-	err := d.run()
+	// On a signal, stop every process of the benchmark before leaving.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() { <-sigs; d.cleanup(); os.Exit(130) }()
+	err = d.run()
 	d.cleanup()
 	if err != nil {
 		fatalf("bench: %v", err)
@@ -104,7 +128,7 @@ type bodySpec struct {
 // row is one line of the table.
 type row struct {
 	body    *bodySpec
-	target  string // upstream, nginx, naive, otcompat, otcompat-warn
+	target  string // upstream, nginx, caddy, njs, naive, otcompat, otcompat-warn, otcompat-b
 	client  string // Opentrons-Version sent
 	filter  bool   // an old client on a list: the body must come back filtered
 	res     result
@@ -121,7 +145,7 @@ func (r *row) label() string {
 
 func (r *row) clientLabel() string {
 	switch {
-	case r.target == "upstream" || r.target == "nginx":
+	case isReference(r.target):
 		return "pass"
 	case r.filter:
 		return "old/filtered"
@@ -153,11 +177,13 @@ type proc struct {
 }
 
 type driver struct {
-	cfg    config
-	procs  []*proc
-	bodies []*bodySpec
-	rows   []*row
-	start  time.Time
+	cfg     config
+	procs   []*proc
+	bodies  []*bodySpec
+	rows    []*row
+	start   time.Time
+	inproc  inprocResult
+	appRows []*appRow
 }
 
 func (d *driver) run() error {
@@ -168,6 +194,9 @@ func (d *driver) run() error {
 	}
 	fmt.Printf("bench: %d cores, wrk -t1, %s warm-up + %d x %s per row, %d/%d connections (small/large bodies), pinning wrk=%q proxy=%q upstream=%q, nice %d\n",
 		numCPU(), c.warmup, c.repeat, c.duration, c.connsSmall, c.connsLarge, c.pinWrk, c.pinProxy, c.pinUpstream, c.nice)
+	if err := d.runInproc(); err != nil {
+		return err
+	}
 
 	// Two upstreams, one per list; both serve the 5 MB body.
 	addr57, err := d.startUpstream(bench.List57k)
@@ -188,8 +217,12 @@ func (d *driver) run() error {
 	for _, b := range d.bodies {
 		for _, t := range targets {
 			switch {
-			case t == "upstream" || t == "nginx":
+			case isReference(t):
 				d.rows = append(d.rows, &row{body: b, target: t, client: "*"})
+			case t == "njs":
+				if b.list != nil {
+					d.rows = append(d.rows, &row{body: b, target: t, client: "3", filter: true})
+				}
 			case b.list != nil:
 				d.rows = append(d.rows, &row{body: b, target: t, client: "3", filter: true})
 				if b.name == "57k" {
@@ -203,7 +236,7 @@ func (d *driver) run() error {
 	for _, b := range d.bodies {
 		var group []*row
 		for _, r := range d.rows {
-			if r.body == b && (c.rows == nil || c.rows.MatchString(r.label()) || r.target == "nginx" || r.target == "naive") {
+			if r.body == b && (c.rows == nil || c.rows.MatchString(r.label()) || isPeer(r.target)) {
 				group = append(group, r)
 			}
 		}
@@ -214,7 +247,10 @@ func (d *driver) run() error {
 			return err
 		}
 	}
-	table := d.table()
+	if err := d.runApps(); err != nil {
+		return err
+	}
+	table := d.table() + d.appTable() + d.targetTable()
 	fmt.Println()
 	fmt.Print(table)
 	fmt.Printf("\nwhole run: %s\n", time.Since(d.start).Round(time.Second))
@@ -256,7 +292,11 @@ func (d *driver) setup(r *row, i int) error {
 			}
 		}
 	case "nginx":
-		addr, pr, err = d.startNginx(b.upstream, i)
+		addr, pr, err = d.startNginx(false, b.upstream, i)
+	case "njs":
+		addr, pr, err = d.startNginx(true, b.upstream, i)
+	case "caddy":
+		addr, pr, err = d.startCaddy(b.upstream, i)
 	case "naive":
 		addr, err = freeAddr()
 		if err == nil {
@@ -264,23 +304,9 @@ func (d *driver) setup(r *row, i int) error {
 				"--listen", addr, "--upstream", "http://"+b.upstream)
 		}
 	case "otcompat", "otcompat-warn", "otcompat-b":
-		addr, err = freeAddr()
-		if err == nil {
-			args := []string{"serve", "--upstream", "http://" + b.upstream, "--listen", addr, "--admin-listen", ""}
-			if r.target == "otcompat-warn" {
-				args = append(args, "--log-level", "warn")
-			}
-			name := fmt.Sprintf("otcompat-%d", i)
-			r.logFile = filepath.Join(c.work, name+".stderr")
-			bin := filepath.Join(c.bin, "otcompat")
-			if r.target == "otcompat-b" {
-				if c.otcompatB == "" {
-					return errors.New("target otcompat-b needs -otcompat-b")
-				}
-				bin = c.otcompatB
-			}
-			pr, err = d.startProc(name, c.pinProxy, bin, args...)
-		}
+		name := fmt.Sprintf("otcompat-%d", i)
+		r.logFile = filepath.Join(c.work, name+".stderr")
+		addr, pr, err = d.startOtcompat(r.target, name, b.upstream)
 	default:
 		return fmt.Errorf("unknown target %q", r.target)
 	}
@@ -290,7 +316,7 @@ func (d *driver) setup(r *row, i int) error {
 	if pr != nil {
 		r.proc = pr
 		if err := waitListening(addr); err != nil {
-			return err
+			return fmt.Errorf("%v (its output: %s)", err, filepath.Join(c.work, pr.name+".stderr"))
 		}
 		r.pids = append([]int{pr.cmd.Process.Pid}, childrenOf(pr.cmd.Process.Pid)...)
 	}
@@ -524,7 +550,7 @@ func (d *driver) wrk(url string, r *row, dur time.Duration, warmup bool) (wrkRes
 		}
 	}
 	if !warmup && (w.rps == 0 || w.requests == 0) {
-		return w, fmt.Errorf("wrk measured nothing:\n%s", out)
+		return w, fmt.Errorf("wrk measured nothing: no request finished in %s (a longer BENCH_DURATION gives slow rows time):\n%s", dur, out)
 	}
 	return w, nil
 }
@@ -539,9 +565,42 @@ func (d *driver) withPin(cpus, name string, args []string) (string, []string) {
 	return name, args
 }
 
+// startOtcompat starts the otcompat of target (otcompat, otcompat-warn or
+// otcompat-b) in front of upstream and returns its address.
+func (d *driver) startOtcompat(target, name, upstream string) (string, *proc, error) {
+	c := d.cfg
+	addr, err := freeAddr()
+	if err != nil {
+		return "", nil, err
+	}
+	args := []string{"serve", "--upstream", "http://" + upstream, "--listen", addr, "--admin-listen", ""}
+	if target == "otcompat-warn" {
+		args = append(args, "--log-level", "warn")
+	}
+	bin := filepath.Join(c.bin, "otcompat")
+	if target == "otcompat-b" {
+		if c.otcompatB == "" {
+			return "", nil, errors.New("target otcompat-b needs -otcompat-b")
+		}
+		bin = c.otcompatB
+	}
+	pr, err := d.startProc(name, c.pinProxy, bin, args...)
+	return addr, pr, err
+}
+
 func (d *driver) startProc(name, pin, path string, args ...string) (*proc, error) {
+	return d.startProcEnv(name, pin, nil, path, args...)
+}
+
+// startProcEnv starts a process of the benchmark in its own process group,
+// its output to name.stderr in the work folder, with env added to the
+// driver's environment.
+func (d *driver) startProcEnv(name, pin string, env []string, path string, args ...string) (*proc, error) {
 	bin, args := d.withPin(pin, path, args)
 	cmd := exec.Command(bin, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	logf, err := os.Create(filepath.Join(d.cfg.work, name+".stderr"))
 	if err != nil {
 		return nil, err
@@ -579,31 +638,67 @@ func (d *driver) cleanup() {
 	}
 }
 
-func (d *driver) startNginx(upstream string, i int) (string, *proc, error) {
+// startNginx starts nginx in front of upstream: the pass-through of
+// -nginx-conf, or with njs that config with -njs-dir's pieces included.
+func (d *driver) startNginx(njs bool, upstream string, i int) (string, *proc, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return "", nil, err
 	}
-	prefix := filepath.Join(d.cfg.work, fmt.Sprintf("nginx-%d", i))
-	if err := os.MkdirAll(filepath.Join(prefix, "logs"), 0o777); err != nil {
-		return "", nil, err
-	}
-	tmpl, err := os.ReadFile(d.cfg.nginxConf)
+	name := fmt.Sprintf("nginx-%d", i)
+	prefix := filepath.Join(d.cfg.work, name)
+	confPath, err := d.cfg.writeNginxConf(prefix, upstream, addr, njs)
 	if err != nil {
 		return "", nil, err
+	}
+	p, err := d.startProc(name, d.cfg.pinProxy, "nginx", "-p", prefix, "-c", confPath, "-e", filepath.Join(prefix, "error.log"))
+	return addr, p, err
+}
+
+// nginxParts are the include points of the nginx config: a folder each in
+// the prefix, which nginx+njs fills from the same-named piece in -njs-dir.
+var nginxParts = []string{"main", "http", "server"}
+
+// writeNginxConf fills in -nginx-conf (and with njs the pieces of -njs-dir)
+// for an nginx in prefix that listens on addr and proxies to upstream, and
+// returns the config's path.
+func (c config) writeNginxConf(prefix, upstream, addr string, njs bool) (string, error) {
+	njsDir, err := filepath.Abs(c.njsDir)
+	if err != nil {
+		return "", err
 	}
 	user := ""
 	if os.Geteuid() == 0 {
 		user = "user root;" // workers must write the temp folders under the work folder
 	}
-	conf := strings.NewReplacer("@USER@", user, "@WORKERS@", d.cfg.nginxWorkers, "@PREFIX@", prefix,
-		"@UPSTREAM@", upstream, "@LISTEN@", addr, "@BUFFERING@", d.cfg.nginxBuffering).Replace(string(tmpl))
-	confPath := filepath.Join(prefix, "nginx.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		return "", nil, err
+	fill := strings.NewReplacer("@USER@", user, "@WORKERS@", c.nginxWorkers, "@PREFIX@", prefix,
+		"@UPSTREAM@", upstream, "@LISTEN@", addr, "@BUFFERING@", c.nginxBuffering,
+		"@NJSDIR@", njsDir, "@NJSMODULE@", c.njsModule)
+	write := func(from, to string) error {
+		tmpl, err := os.ReadFile(from)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(to, []byte(fill.Replace(string(tmpl))), 0o644)
 	}
-	p, err := d.startProc(fmt.Sprintf("nginx-%d", i), d.cfg.pinProxy, "nginx", "-p", prefix, "-c", confPath, "-e", filepath.Join(prefix, "error.log"))
-	return addr, p, err
+	dirs := []string{"logs"}
+	for _, part := range nginxParts {
+		dirs = append(dirs, part+".d")
+	}
+	for _, dir := range dirs {
+		if err := os.MkdirAll(filepath.Join(prefix, dir), 0o777); err != nil {
+			return "", err
+		}
+	}
+	if njs {
+		for _, part := range nginxParts {
+			if err := write(filepath.Join(c.njsDir, part+".conf"), filepath.Join(prefix, part+".d", "njs.conf")); err != nil {
+				return "", err
+			}
+		}
+	}
+	confPath := filepath.Join(prefix, "nginx.conf")
+	return confPath, write(c.nginxConf, confPath)
 }
 
 func freeAddr() (string, error) {
@@ -760,7 +855,7 @@ func (d *driver) table() string {
 		lo, hi := slices.Min(res.rps), slices.Max(res.rps)
 		nginx := d.find(r.body, "nginx", "")
 		naiveClient := r.client
-		if r.target == "upstream" || r.target == "nginx" {
+		if isReference(r.target) {
 			naiveClient = "*"
 			if r.body.list == nil {
 				naiveClient = "3"
@@ -779,6 +874,10 @@ func (d *driver) table() string {
 			target = "upstream direct"
 		case "naive":
 			target = "naive Go filter"
+		case "caddy":
+			target = "Caddy"
+		case "njs":
+			target = "nginx+njs filter"
 		}
 		cpu := fmt.Sprintf("%.0f", cpuPerReq(res))
 		if res.errors != "" {
@@ -787,31 +886,6 @@ func (d *driver) table() string {
 		fmt.Fprintf(&sb, "| %s | %s | %s | %d | %.0f | %.0f%% | %s | %s | %s | %.1f MB | %s | %s | %.1f |\n",
 			r.body.name, r.clientLabel(), target, r.body.conns, res.medianRPS(), 100*(hi-lo)/res.medianRPS(),
 			fmtDur(res.p50), fmtDur(res.p99), cpu, mb(res.peakRSS), ratio(r, nginx), ratio(r, naive), res.load)
-	}
-	sb.WriteString("\nTargets:\n\n")
-	for _, t := range []string{"otcompat", "otcompat-warn", "otcompat-b"} {
-		b57, b3m, b5m := d.bodies[0], d.bodies[1], d.bodies[2]
-		check := func(what string, r, ref *row, want float64, rssMax float64) {
-			if r == nil || ref == nil {
-				return
-			}
-			got := r.res.medianRPS() / ref.res.medianRPS()
-			ok := got >= want
-			s := fmt.Sprintf("%.2fx (want >= %.1fx)", got, want)
-			if rssMax > 0 {
-				ok = ok && mb(r.res.peakRSS) <= rssMax
-				s += fmt.Sprintf(", peak RSS %.1f MB (want <= %.0f MB)", mb(r.res.peakRSS), rssMax)
-			}
-			verdict := "MET"
-			if !ok {
-				verdict = "NOT MET"
-			}
-			fmt.Fprintf(&sb, "- %s, %s: %s: %s\n", t, what, s, verdict)
-		}
-		check("57k old/filtered vs nginx", d.find(b57, t, "3"), d.find(b57, "nginx", ""), 0.5, 0)
-		check("57k new/pass vs nginx", d.find(b57, t, "*"), d.find(b57, "nginx", ""), 0.8, 0)
-		check("5M pass vs nginx", d.find(b5m, t, ""), d.find(b5m, "nginx", ""), 0.9, 32)
-		check("3.5M old/filtered vs naive", d.find(b3m, t, "3"), d.find(b3m, "naive", "3"), 10, 64)
 	}
 	for _, r := range d.rows {
 		if r.ran && r.target == "otcompat" && r.res.logBytes > 0 {

@@ -1,11 +1,13 @@
-// Command upstream is the benchmark's robot-server: it serves pre-rendered
-// bodies from memory, so that it costs as little as possible and the numbers
-// measure the proxy in front of it. GET /runs is one of the benchmark lists
-// (--list), GET /runs/{id} a run of it, GET /protocols/big/analyses a 5 MB
-// JSON body, GET /health a small one. Headers are robot-server's for 2xx
-// JSON:API routes (Content-Type, Content-Length, no version headers).
-// It does not check Opentrons-Version: the proxy's behaviour is what is
-// measured, and the fixture server (otcompat fixtures serve) has the rest.
+// Command upstream is the benchmark's robot-server. The routes the load rows
+// hammer are served from bodies rendered once, so that the upstream costs as
+// little as possible and the numbers measure the proxy in front of it:
+// GET /runs without a query is one of the benchmark lists (--list),
+// GET /runs/{id} a run of it, GET /protocols/big/analyses a 5 MB JSON body,
+// with robot-server's headers for 2xx JSON:API routes (Content-Type,
+// Content-Length, no version headers); these do not check Opentrons-Version.
+// Every other request (GET /runs?pageLength=0, /runs/{id}/commands, /health,
+// ...) goes to the fixture robot-server (fixtures.NewServer) on the same run
+// store, which answers it as robot-server does, version checks included.
 package main
 
 import (
@@ -20,25 +22,25 @@ import (
 	"time"
 
 	"otcompat/bench"
+	"otcompat/fixtures"
 )
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "host:port to serve on")
-	list := flag.String("list", bench.List57k.Name, "run list served at GET /runs: 57k or 3.5M")
+	list := flag.String("list", bench.List57k.Name, "run list served at GET /runs: 57k, 3.5M or app")
 	bigBytes := flag.Int("big-bytes", bench.BigBytes, "size of the body at "+bench.BigPath)
 	flag.Parse()
 	sc, ok := bench.Scenarios[*list]
 	if !ok {
-		fmt.Fprintf(os.Stderr, "upstream: --list %q: want 57k or 3.5M\n", *list)
+		fmt.Fprintf(os.Stderr, "upstream: --list %q: want 57k, 3.5M or app\n", *list)
 		os.Exit(2)
 	}
 	store := sc.Store()
 	h := &handler{
 		list: newBody(store.ListBody(-1)),
 		big:  newBody(bench.BigBody(*bigBytes)),
-		health: newBody([]byte(`{"name": "opentrons-dev", "api_version": "8.2.0", "fw_version": "v1.1.0", ` +
-			`"system_version": "v1.3.7-2", "robot_model": "OT-2 Standard"}`)),
 		runs: map[string]body{},
+		rest: fixtures.NewServer(store),
 	}
 	for _, id := range store.IDs() {
 		raw, _ := store.Get(id)
@@ -67,30 +69,33 @@ var (
 )
 
 type handler struct {
-	list, big, health body
-	runs              map[string]body
+	list, big body
+	runs      map[string]body
+	rest      http.Handler // the fixture robot-server, for everything else
+}
+
+// rendered is the body rendered once for r, if r is one of the hot routes
+// (GET without a query, as the load rows send it).
+func (h *handler) rendered(r *http.Request) (body, bool) {
+	if r.Method != http.MethodGet || r.URL.RawQuery != "" {
+		return body{}, false
+	}
+	switch p := r.URL.Path; {
+	case p == "/runs":
+		return h.list, true
+	case p == bench.BigPath:
+		return h.big, true
+	case strings.HasPrefix(p, "/runs/"):
+		b, ok := h.runs[p[len("/runs/"):]]
+		return b, ok
+	}
+	return body{}, false
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var b body
-	switch p := r.URL.Path; {
-	case r.Method != http.MethodGet:
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	case p == "/runs":
-		b = h.list
-	case p == bench.BigPath:
-		b = h.big
-	case p == "/health":
-		b = h.health
-	case strings.HasPrefix(p, "/runs/"):
-		var ok bool
-		if b, ok = h.runs[p[len("/runs/"):]]; !ok {
-			http.NotFound(w, r)
-			return
-		}
-	default:
-		http.NotFound(w, r)
+	b, ok := h.rendered(r)
+	if !ok {
+		h.rest.ServeHTTP(w, r)
 		return
 	}
 	hd := w.Header()
