@@ -104,6 +104,9 @@ func addSeeds(f *testing.F, add func(body []byte)) {
 		`{"data": [{"id": "a", "ok": false, "ok": true}, {"id": "a"}], "data": []}`,
 		// Escaped keys (robot-server writes none) still name the members.
 		`{"d\u0061ta": [{"\u0069d": "a", "d\u0061taError": {}}, {"id": "b", "\u006fk": false}, {"id": "c"}], "links": {"curr\u0065nt": {"hr\u0065f": "/runs/b"}}, "meta": {"tot\u0061lLength": 3}}`,
+		`{"data": {"id": "a", "\u006fk": false}}`,
+		`{"data": {"id": "a", "ok": true, "\u006f\u006b": false}}`,
+		`{"d\u0061ta": {"\u0069d": "a", "d\u0061taError": {"id": "RunDataError"}}}`,
 	} {
 		add([]byte(s))
 	}
