@@ -85,7 +85,7 @@ func (b *BadRun) Downgrade(in *Input) (Outcome, error) {
 	if b.policy == Degrade {
 		degradeEdits = &e
 	}
-	l, shape := readRunBody(in.Body, degradeEdits)
+	l, shape := readRunList(in.Body, degradeEdits)
 	switch shape {
 	case listBody:
 		return b.downgradeList(in, l, &e)
