@@ -333,3 +333,25 @@ func FuzzBadRunAloneAndListed(f *testing.F) {
 		}
 	})
 }
+
+// TestRunListState covers how the change looks up the current run.
+func TestRunListState(t *testing.T) {
+	l, shape := readRunList([]byte(`{"data": [{"id": "a"}, {"id": "b", "ok": false}, {"ok": false}, {"id": "a", "ok": false}]}`), false)
+	if shape != listBody {
+		t.Fatalf("shape %d", shape)
+	}
+	tests := []struct {
+		id         string
+		found, bad bool
+	}{
+		{"a", true, false}, // the first run with the id counts
+		{"b", true, true},
+		{"c", false, false},
+		{"", false, false}, // no id names no run, not even one without an id
+	}
+	for _, tt := range tests {
+		if found, bad := l.state([]byte(tt.id)); found != tt.found || bad != tt.bad {
+			t.Errorf("state(%q) = %t, %t; want %t, %t", tt.id, found, bad, tt.found, tt.bad)
+		}
+	}
+}
