@@ -38,12 +38,12 @@ const (
 )
 
 // readRunList validates body and, when it is a run list or a single run,
-// reads it. Under the degrade policy it also queues in l.strip the removal of
-// "ok" and "dataError" from each bad run.
+// reads it. Under the degrade policy it also queues in runList.strip the
+// removal of "ok" and "dataError" from each bad run.
 func readRunList(body []byte, degrade bool) (runList, bodyShape) {
 	r := listReader{s: scanner{b: body}, degrade: degrade}
 	// Sized once: robot-server's runs are rarely under 1 KB, so this covers
-	// a list without regrowing, for about 3% of the body's size.
+	// a list without regrowing, for about 4% of the body's size.
 	hint := len(body)/1024 + 4
 	r.l.items, r.l.bad, r.l.ids = make([]span, 0, hint), make([]bool, 0, hint), make([][]byte, 0, hint)
 	return r.read()
