@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/tidwall/gjson"
-
 	"otcompat/negotiate"
 )
 
@@ -49,7 +47,7 @@ func (b *BadRun) downgradeList(in *Input, l runList, e *editor) (Outcome, error)
 	window := pageLength(in.Query)
 	src, fromFull := in.Body, false
 	if f := in.Fetched; f != nil && f.Path == fullListPath && f.Status/100 == 2 {
-		if full, shape := readRunList(f.Body, nil); shape == listBody {
+		if full, shape := readRunList(f.Body, false); shape == listBody {
 			src, fromFull, l = f.Body, true, full
 		}
 	}
@@ -60,11 +58,11 @@ func (b *BadRun) downgradeList(in *Input, l runList, e *editor) (Outcome, error)
 			return Outcome{Fetch: fullListPath}, nil
 		}
 		// The window does not show the current run: ask whether it is bad.
-		if l.currentID != "" && !curFound {
-			return Outcome{Fetch: "/runs/" + l.currentID}, nil
+		if len(l.currentID) > 0 && !curFound {
+			return Outcome{Fetch: "/runs/" + string(l.currentID)}, nil
 		}
 	}
-	if f := in.Fetched; l.currentID != "" && !curFound && f != nil && f.Path == "/runs/"+l.currentID {
+	if f := in.Fetched; len(l.currentID) > 0 && !curFound && f != nil && f.Path == "/runs/"+string(l.currentID) {
 		curBad = fetchedRunIsBad(f)
 	}
 
@@ -80,8 +78,10 @@ func (b *BadRun) downgradeList(in *Input, l runList, e *editor) (Outcome, error)
 	}
 	e.edits = slices.Grow(e.edits, l.nBad+3) // one per group of dropped runs, totalLength, links
 	e.removeItems(l.items, drop)
-	if l.hasTotal && string(src[l.total.start:l.total.end]) != strconv.Itoa(kept) {
-		e.replace(l.total, strconv.Itoa(kept))
+	// totalLength counts the runs kept once some are dropped; a list that
+	// loses none keeps the upstream's, whatever it says.
+	if total := strconv.Itoa(kept); kept < len(drop) && l.hasTotal && string(src[l.total.start:l.total.end]) != total {
+		e.replace(l.total, []byte(total))
 	}
 	if curBad {
 		e.removeItems(l.links, l.current)
@@ -116,9 +116,6 @@ func fetchedRunIsBad(f *Fetched) bool {
 	if f.Status/100 != 2 {
 		return false
 	}
-	if _, shape := readRunList(f.Body, nil); shape != runBody {
-		return false
-	}
-	_, bad := classify(gjson.Get(view(f.Body), "data"))
-	return bad
+	l, shape := readRunList(f.Body, false)
+	return shape == runBody && l.bad[0]
 }
