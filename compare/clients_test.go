@@ -30,7 +30,7 @@ func TestClientColumns(t *testing.T) {
 	direct := source("http://robot-server", up)
 	o := Options{Target: source("http://otcompat", target), Direct: &direct, Method: http.MethodGet,
 		Paths: []string{"/runs"}, Versions: []string{"3"}, Header: http.Header{}, UserAgent: ua810,
-		Clients: []Client{{"app-7.2.2", ua722, "3"}, {"app-8.1.0", ua810, "3"}, {"no-user-agent", "", "3"}},
+		Clients:    []Client{{"app-7.2.2", ua722, "3"}, {"app-8.1.0", ua810, "3"}, {"no-user-agent", "", "3"}},
 		FailOnDiff: []string{"app-7.2.2", "app-8.1.0"}}
 	rep, err := Run(context.Background(), o)
 	if err != nil {

@@ -75,8 +75,8 @@ type Answer struct {
 	// the served version, or "none".
 	Rule        string `json:"rule,omitempty"`
 	ContentType string `json:"contentType,omitempty"`
-	Size          int    `json:"size"`
-	SHA256        string `json:"sha256"`
+	Size        int    `json:"size"`
+	SHA256      string `json:"sha256"`
 	// Runs are the runs of a run list or single run, in order.
 	Runs []RunMark `json:"runs,omitempty"`
 	// HiddenRunIDs are runs other versions see at this path that this
