@@ -171,7 +171,7 @@ func (o *proxyOptions) serve(ctx context.Context, up *proxy.Upstream, file *conf
 	}
 	log.Info("otcompat serving", "listen", ln.Addr().String(), "admin", o.adminListen,
 		"upstream", up.String(), "badrun_version", o.badrunVersion, "badrun_policy", o.badrunPolicy,
-		"config", o.configPath, "client_rules", len(file.Rules().List))
+		"config", o.configPath, "client_rules", file.Rules().Len())
 	stopReloads := o.reloadOnHangup(p, log)
 	defer stopReloads()
 	if ready != nil {
