@@ -47,3 +47,34 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseQAClients: any text gives clients with names, unique, and a
+// version, or problems that each name a line and column.
+func FuzzParseQAClients(f *testing.F) {
+	for _, s := range []string{"- {name: a, userAgent: 'Opentrons/8.1.0', version: 3}\n- {name: b, version: '*'}\n",
+		"", "name: a\n", "- x\n", "- {name: a, version: 3}\n- {name: a, version: 3}\n", "- [\n", "- {name: a, version: ''}\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		cs, err := parseQAClients("c.yaml", []byte(text), nil)
+		if err != nil {
+			var es Errors
+			if !errors.As(err, &es) || len(es) == 0 || cs != nil {
+				t.Fatalf("error %v (%T), clients %v", err, err, cs)
+			}
+			for _, e := range es {
+				if e.Pos.Line < 1 || e.Pos.Col < 1 {
+					t.Fatalf("no position: %v", e)
+				}
+			}
+			return
+		}
+		seen := map[string]bool{}
+		for _, c := range cs {
+			if c.Name == "" || c.Version == "" || seen[c.Name] {
+				t.Fatalf("client %+v (names so far %v)", c, seen)
+			}
+			seen[c.Name] = true
+		}
+	})
+}
