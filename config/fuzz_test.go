@@ -17,15 +17,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text string) {
 		file, err := testSchema.Parse("f.yaml", []byte(text))
 		if err != nil {
-			var es Errors
-			if !errors.As(err, &es) || len(es) == 0 || file != nil {
-				t.Fatalf("error %v (%T), file %v", err, err, file)
-			}
-			for _, e := range es {
-				if e.Pos.Line < 1 || e.Pos.Col < 1 {
-					t.Fatalf("no position: %v", e)
-				}
-			}
+			checkProblems(t, err, file != nil)
 			return
 		}
 		var values []Value
@@ -58,15 +50,7 @@ func FuzzParseQAClients(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text string) {
 		cs, err := parseQAClients("c.yaml", []byte(text), nil)
 		if err != nil {
-			var es Errors
-			if !errors.As(err, &es) || len(es) == 0 || cs != nil {
-				t.Fatalf("error %v (%T), clients %v", err, err, cs)
-			}
-			for _, e := range es {
-				if e.Pos.Line < 1 || e.Pos.Col < 1 {
-					t.Fatalf("no position: %v", e)
-				}
-			}
+			checkProblems(t, err, cs != nil)
 			return
 		}
 		seen := map[string]bool{}
@@ -77,4 +61,19 @@ func FuzzParseQAClients(f *testing.F) {
 			seen[c.Name] = true
 		}
 	})
+}
+
+// checkProblems fails unless err lists problems that each name a line and
+// column, and nothing was returned beside them.
+func checkProblems(t *testing.T, err error, returned bool) {
+	t.Helper()
+	var es Errors
+	if !errors.As(err, &es) || len(es) == 0 || returned {
+		t.Fatalf("error %v (%T), something returned beside it: %v", err, err, returned)
+	}
+	for _, e := range es {
+		if e.Pos.Line < 1 || e.Pos.Col < 1 {
+			t.Fatalf("no position: %v", e)
+		}
+	}
 }
