@@ -68,7 +68,7 @@ func (p *Proxy) record(c echo.Context, ex *exchange, aborted bool) {
 		p.metrics.upstreamErrors.WithLabelValues(ex.upstreamErr).Inc()
 	}
 	route := routeClass(r.URL.Path)
-	p.metrics.requests.WithLabelValues(r.Method, route, version, statusLabel(status), outcome).Inc()
+	p.metrics.requests.WithLabelValues(r.Method, route, version, statusLabel(status), outcome, ex.ruleLabel()).Inc()
 	p.metrics.duration.WithLabelValues(route, strconv.FormatBool(len(ex.applied) > 0)).Observe(elapsed.Seconds())
 	if !p.access.Enabled(r.Context()) {
 		return
@@ -80,6 +80,7 @@ func (p *Proxy) record(c echo.Context, ex *exchange, aborted bool) {
 		Path:             r.URL.RequestURI(),
 		Requested:        ex.requested,
 		Served:           ex.served,
+		Rule:             ex.ruleLabel(),
 		Applied:          ex.appliedNames(),
 		UnchangedBecause: ex.skipped,
 		Status:           status,

@@ -34,8 +34,8 @@ func newMetrics() *Metrics {
 		Registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "otcompat_requests_total",
-			Help: "Requests served, by method, route class, served API version (none: header missing or invalid), status and outcome (ok; aborted: the response was cut off mid-body).",
-		}, []string{"method", "route", "version", "status", "outcome"}),
+			Help: "Requests served, by method, route class, served API version (none: header missing or invalid), status, outcome (ok; aborted: the response was cut off mid-body) and the client rule that chose the version (none: no rule matched).",
+		}, []string{"method", "route", "version", "status", "outcome", "rule"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "otcompat_request_duration_seconds",
 			Help:    "Time from request to the end of the response, by route class and whether the body was transformed.",

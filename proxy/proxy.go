@@ -10,12 +10,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"otcompat/accesslog"
+	"otcompat/clients"
 	"otcompat/negotiate"
 	"otcompat/transforms"
 )
@@ -26,8 +29,10 @@ const DefaultMaxTransformBytes = 16 << 20
 
 // Config wires a Proxy.
 type Config struct {
-	Upstream   *Upstream
+	Upstream *Upstream
+	// Chain and Clients are the first Settings; SetSettings replaces them.
 	Chain      *transforms.Chain
+	Clients    *clients.Rules
 	Negotiator *negotiate.Negotiator
 	Logger     *slog.Logger
 	// AccessLog writes the line per request (nil: through Logger at info).
@@ -47,6 +52,8 @@ type Proxy struct {
 	transport *http.Transport
 	rp        *httputil.ReverseProxy
 	metrics   *Metrics
+	settings  atomic.Pointer[Settings]
+	reloads   *prometheus.CounterVec
 	echo      *echo.Echo
 }
 
@@ -68,6 +75,8 @@ func New(cfg Config) *Proxy {
 		transport: cfg.Upstream.Transport(cfg.UpstreamTimeout),
 		metrics:   newMetrics(),
 	}
+	p.settings.Store(&Settings{Chain: cfg.Chain, Clients: cfg.Clients})
+	p.reloads = newReloadCounter(p.metrics.Registry)
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:   p.rewrite,
 		Transport: p.transport,
@@ -178,15 +187,7 @@ func (p *Proxy) forward(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, "Absolute-form request targets are not accepted: otcompat only proxies to its upstream.")
 	}
 	ex := exchangeFrom(r.Context())
-	values := r.Header.Values(negotiate.Header)
-	if len(values) > 0 {
-		ex.requested = values[0]
-	}
-	req := negotiate.Parse(values)
-	if served, client, ok := p.cfg.Negotiator.Served(req); ok {
-		ex.served = served
-		ex.plan = p.cfg.Chain.Plan(client, r.Method, r.URL.Path)
-	}
+	p.negotiate(r, ex, p.settings.Load())
 	ex.explain = r.Header.Get("Otcompat-Explain") == "1"
 	p.rp.ServeHTTP(interim{c.Response()}, r)
 	return nil
