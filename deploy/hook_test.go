@@ -310,6 +310,10 @@ func TestHookErrors(t *testing.T) {
 	if code, out, _ := r.hook(nil, "restart"); code != 2 || !strings.Contains(out, "unknown command restart") {
 		t.Errorf("unknown command: %d %q", code, out)
 	}
+	// stop on a robot where nothing was started: nothing to undo.
+	if code, out, calls := r.hook(nil, "stop"); code != 0 || len(calls) != 0 {
+		t.Errorf("stop with nothing started: %d %q %v", code, out, calls)
+	}
 	_ = os.Remove(r.path(Binary))
 	if code, out, calls := r.hook(nil); code != 1 || !strings.Contains(out, "/data/otcompat/otcompat is missing") || len(calls) != 0 {
 		t.Errorf("no binary: %d %q %v", code, out, calls)
