@@ -375,3 +375,61 @@ func golden(t *testing.T, name string, got []byte) {
 		t.Errorf("%s differs from what the hook made:\n%s", p, got)
 	}
 }
+
+// TestHookStopLeavesStock: start, then stop and the removal of Dir, leave
+// the robot root byte for byte as it was before the install.
+func TestHookStopLeavesStock(t *testing.T) {
+	for shName, sh := range shells(t) {
+		t.Run(shName, func(t *testing.T) {
+			r := newRobot(t, sh, readTestdata(t, "stock-flex.conf"))
+			if err := os.MkdirAll(r.path("/run/systemd/system"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			before := snapshot(t, r.root, r.path(Dir))
+			for _, args := range [][]string{{"record-stock"}, {"start"}, {"start"}, {"stop"}} {
+				if code, out, _ := r.hook([]string{"NGINX_ACTIVE=yes"}, args...); code != 0 {
+					t.Fatalf("%s: %d %s", args[0], code, out)
+				}
+			}
+			if err := os.RemoveAll(r.path(Dir)); err != nil {
+				t.Fatal(err)
+			}
+			if after := snapshot(t, r.root, ""); after != before {
+				t.Errorf("the root differs from before the install:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+		})
+	}
+}
+
+// snapshot lists every path under root but skip, with its mode and bytes.
+func snapshot(t *testing.T, root, skip string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == skip {
+			if err == nil && d.IsDir() {
+				return filepath.SkipDir
+			}
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		b.WriteString(rel + " " + info.Mode().String())
+		if info.Mode().IsRegular() {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			b.WriteString(" " + string(data))
+		}
+		b.WriteString("\n")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
