@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-version"
 	"github.com/tidwall/gjson"
@@ -155,6 +156,9 @@ func newEdit(s EditSpec) (ed bodyEdit, field string, index int, err error) {
 		}
 		m := &mapEdit{path: path, values: make(map[string]string, len(s.Values))}
 		for old, new := range s.Values {
+			if !utf8.ValidString(new) {
+				return nil, "map", -1, fmt.Errorf("%q is not UTF-8 text", new)
+			}
 			m.values[old] = quoteJSON(new)
 		}
 		return m, "", -1, nil
@@ -174,6 +178,8 @@ func newEdit(s EditSpec) (ed bodyEdit, field string, index int, err error) {
 			return nil, "path", -1, fmt.Errorf("path %q: a rename's path ends at the field to rename, not at #", s.Path)
 		case s.To == "":
 			return nil, "rename", -1, errors.New("missing: the field's new name")
+		case !utf8.ValidString(s.To):
+			return nil, "rename", -1, fmt.Errorf("%q is not UTF-8 text", s.To)
 		case s.To == last.key:
 			return nil, "rename", -1, fmt.Errorf("%s is already the field's name", s.To)
 		}

@@ -260,3 +260,47 @@ func onlyStringsReplaced(in, out []byte, allowed func(from, to string) bool) boo
 	}
 	return true
 }
+
+// hasDuplicateKeys reports whether an object in b repeats a key (or b is
+// not JSON): decoders differ on which duplicate they keep, so the oracle
+// cannot speak for such bodies.
+func hasDuplicateKeys(b []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	type frame struct {
+		keys     map[string]bool
+		isObject bool
+		wantKey  bool
+	}
+	var stack []frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return err.Error() != "EOF"
+		}
+		top := len(stack) - 1
+		if top >= 0 && stack[top].isObject && stack[top].wantKey {
+			if k, ok := tok.(string); ok {
+				if stack[top].keys[k] {
+					return true
+				}
+				stack[top].keys[k] = true
+				stack[top].wantKey = false
+				continue
+			}
+		}
+		if top >= 0 && stack[top].isObject {
+			stack[top].wantKey = true // this token is a value (or the object's end)
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, frame{keys: map[string]bool{}, isObject: true, wantKey: true})
+		case json.Delim('['):
+			stack = append(stack, frame{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			if n := len(stack) - 1; n >= 0 && stack[n].isObject {
+				stack[n].wantKey = true
+			}
+		}
+	}
+}

@@ -19,9 +19,35 @@ type jsonPath struct {
 }
 
 type pathStep struct {
-	key   string // the field name, unescaped
-	each  bool   // "#": every element of an array
-	index int    // the element a numeric step names in an array; -1 otherwise
+	key    string // the field name, unescaped
+	each   bool   // "#": every element of an array
+	index  int    // the element a numeric step names in an array; -1 otherwise
+	quoted string // key as a JSON string, to look for as text
+	gjson  string // key as a gjson path component
+}
+
+// newKeyStep is the step to a field.
+func newKeyStep(key string) pathStep {
+	st := pathStep{key: key, index: -1, quoted: quoteJSON(key)}
+	var g strings.Builder
+	for i := 0; i < len(key); i++ {
+		if strings.IndexByte(gjsonSpecial+`.\`, key[i]) >= 0 {
+			g.WriteByte('\\')
+		}
+		g.WriteByte(key[i])
+	}
+	st.gjson = g.String()
+	return st
+}
+
+// textCount says how often an object's raw text spells the field's key
+// with no escape: when the raw text holds no backslash, that bounds how
+// many members can have that name.
+func (st *pathStep) textCount(raw string) (n int, exact bool) {
+	if strings.IndexByte(raw, '\\') >= 0 {
+		return 0, false
+	}
+	return strings.Count(raw, st.quoted), true
 }
 
 // gjsonSpecial are the characters gjson gives a meaning in a path
@@ -44,7 +70,7 @@ func parsePath(s string) (jsonPath, error) {
 		case k == "#" && !escaped:
 			p.steps = append(p.steps, pathStep{each: true, index: -1})
 		default:
-			st := pathStep{key: k, index: -1}
+			st := newKeyStep(k)
 			if n, err := strconv.Atoi(k); err == nil && n >= 0 && !escaped && strconv.Itoa(n) == k {
 				st.index = n
 			}
@@ -124,6 +150,17 @@ func visitSteps(r gjson.Result, steps []pathStep, fn func(v gjson.Result) bool) 
 			return more && (st.each || i <= st.index)
 		})
 	case r.IsObject() && !st.each:
+		// Most objects spell a key once or not at all: gjson then finds
+		// the member without reading the members after it.
+		switch n, exact := st.textCount(r.Raw); {
+		case exact && n == 0:
+			return true
+		case exact && n == 1:
+			if v := r.Get(st.gjson); v.Exists() {
+				more = visitSteps(v, rest, fn)
+			}
+			return more
+		}
 		r.ForEach(func(k, v gjson.Result) bool {
 			if k.Str == st.key {
 				more = visitSteps(v, rest, fn)
