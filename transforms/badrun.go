@@ -84,58 +84,30 @@ func (b *BadRun) Downgrade(in *Input) (Outcome, error) {
 	if b.policy == Degrade {
 		degradeEdits = &e
 	}
-	l, shape := readRunList(in.Body, degradeEdits)
+	l, shape := readRunBody(in.Body, degradeEdits)
 	switch shape {
 	case listBody:
 		return b.downgradeList(in, l, &e)
 	case runBody:
-		return b.downgradeRun(in.Body, gjson.Get(view(in.Body), "data")), nil
+		return b.downgradeRun(in.Body, l, &e), nil
 	}
 	return Outcome{}, nil
 }
 
-// classify reads a run object's id and whether it is a BadRun: "ok" is false
-// or it has a "dataError" key. Asking gjson for an absent key reads every
-// member of the run, so each key is first looked for as text, which is much
-// faster; robot-server (Python's json.dumps) never escapes ASCII in a key.
-func classify(obj gjson.Result) (id string, bad bool) {
-	id = obj.Get("id").Str
-	if strings.Contains(obj.Raw, `"ok"`) && obj.Get("ok").Type == gjson.False {
-		return id, true
-	}
-	return id, strings.Contains(obj.Raw, `"dataError"`) && obj.Get("dataError").Exists()
-}
-
-// degrade queues the removal of "ok" and "dataError" from a bad run, leaving
-// a plain run; ok is false when the run's members cannot be placed.
-func degrade(obj gjson.Result, e *editor) (ok bool) {
-	var drop []bool
-	members, ok := memberSpans(obj, nil, func(_ int, key, _ gjson.Result) {
-		drop = append(drop, key.Str == "ok" || key.Str == "dataError")
-	})
-	if ok {
-		e.removeItems(members, drop)
-	}
-	return ok
-}
-
-// downgradeRun answers a single run ({"data": RUN}) per policy.
-func (b *BadRun) downgradeRun(body []byte, data gjson.Result) Outcome {
-	id, bad := classify(data)
-	if !bad {
+// downgradeRun answers a single run ({"data": RUN}, read into l as its one
+// item) per policy; e holds the degrade edits readRunList queued.
+func (b *BadRun) downgradeRun(body []byte, l runList, e *editor) Outcome {
+	if !l.bad[0] {
 		return Outcome{}
 	}
 	switch b.policy {
 	case Hide:
-		return Outcome{Status: 404, Body: BodyOf(RunNotFound(id)), ErrorBody: true,
+		return Outcome{Status: 404, Body: BodyOf(RunNotFound(string(l.ids[0]))), ErrorBody: true,
 			Records: []Record{{Action: ActionHidden, Count: 1}}}
 	case Error:
-		return Outcome{Status: 500, Body: BodyOf(runDataError(data)), ErrorBody: true,
+		run := l.items[0]
+		return Outcome{Status: 500, Body: BodyOf(runDataError(body[run.start:run.end])), ErrorBody: true,
 			Records: []Record{{Action: ActionErrored, Count: 1}}}
-	}
-	var e editor
-	if !degrade(data, &e) {
-		return Outcome{}
 	}
 	return Outcome{Body: e.body(body), Records: []Record{{Action: ActionDegraded, Count: 1}}}
 }
@@ -158,10 +130,10 @@ func RunNotFound(id string) []byte {
 // a shape robot-server never sends but a body could hold.
 const fallbackDataError = `{"id":"RunDataError","title":"Run Data Error","detail":"This run's stored data could not be loaded.","errorCode":"4008"}`
 
-// runDataError is the 500 body servers before BadRun gave for such a run: the
-// run's own dataError as the error.
-func runDataError(data gjson.Result) []byte {
-	de := data.Get("dataError")
+// runDataError is the 500 body servers before BadRun gave for a bad run (a
+// validated run object): the run's own dataError as the error.
+func runDataError(run []byte) []byte {
+	de := gjson.GetBytes(run, "dataError")
 	raw := de.Raw
 	if !de.IsObject() {
 		raw = fallbackDataError

@@ -35,21 +35,36 @@ func applyBadRun(t *testing.T, p Policy, method, path, query string, status int,
 	if len(plan) != 1 {
 		t.Fatalf("no plan for %s %s", method, path)
 	}
-	orig := bytes.Clone(body)
-	in := Input{Method: method, Path: path, Query: query, Status: status, Body: body}
+	out, fetches := applyLikeProxy(t, plan, Input{Method: method, Path: path, Query: query, Status: status, Body: body}, up)
+	res := applied{status: status, body: body, changed: out.Changed(), fetches: fetches}
+	if out.Status != 0 {
+		res.status = out.Status
+	}
+	if out.Body != nil {
+		res.body = read(t, out.Body)
+	}
+	return res
+}
+
+// applyLikeProxy applies plan to in as the proxy does: when a change asks
+// for a fetch, up answers it and the plan is applied again with the answer.
+// It fails the test on an error, on a fetch up cannot answer, on a second
+// fetch, and when the input body was modified.
+func applyLikeProxy(t *testing.T, plan Plan, in Input, up upstreamFunc) (out Outcome, fetches []string) {
+	t.Helper()
+	orig := bytes.Clone(in.Body)
 	out, _, err := plan.Apply(in)
 	if err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
-	res := applied{status: status, body: body}
 	if out.Fetch != "" {
-		res.fetches = append(res.fetches, out.Fetch)
+		fetches = append(fetches, out.Fetch)
 		st, b, ok := 0, []byte(nil), false
 		if up != nil {
 			st, b, ok = up(out.Fetch)
 		}
 		if !ok {
-			t.Fatalf("%s %s?%s: unexpected fetch of %q", method, path, query, out.Fetch)
+			t.Fatalf("%s %s?%s: unexpected fetch of %q", in.Method, in.Path, in.Query, out.Fetch)
 		}
 		in.Fetched = &Fetched{Path: out.Fetch, Status: st, Body: b}
 		if out, _, err = plan.Apply(in); err != nil {
@@ -59,17 +74,10 @@ func applyBadRun(t *testing.T, p Policy, method, path, query string, status int,
 			t.Fatalf("second fetch %q after %q", out.Fetch, in.Fetched.Path)
 		}
 	}
-	if !bytes.Equal(body, orig) {
+	if !bytes.Equal(in.Body, orig) {
 		t.Fatalf("Downgrade modified the input body")
 	}
-	res.changed = out.Changed()
-	if out.Status != 0 {
-		res.status = out.Status
-	}
-	if out.Body != nil {
-		res.body = read(t, out.Body)
-	}
-	return res
+	return out, fetches
 }
 
 // addSeeds adds every golden input and every recorded robot-server body.
@@ -104,6 +112,9 @@ func addSeeds(f *testing.F, add func(body []byte)) {
 		`{"data": [{"id": "a", "ok": false, "ok": true}, {"id": "a"}], "data": []}`,
 		// Escaped keys (robot-server writes none) still name the members.
 		`{"d\u0061ta": [{"\u0069d": "a", "d\u0061taError": {}}, {"id": "b", "\u006fk": false}, {"id": "c"}], "links": {"curr\u0065nt": {"hr\u0065f": "/runs/b"}}, "meta": {"tot\u0061lLength": 3}}`,
+		`{"data": {"id": "a", "\u006fk": false}}`,
+		`{"data": {"id": "a", "ok": true, "\u006f\u006b": false}}`,
+		`{"d\u0061ta": {"\u0069d": "a", "d\u0061taError": {"id": "RunDataError"}}}`,
 	} {
 		add([]byte(s))
 	}

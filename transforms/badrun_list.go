@@ -1,12 +1,11 @@
 package transforms
 
 import (
+	"bytes"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/tidwall/gjson"
 
 	"otcompat/negotiate"
 )
@@ -49,7 +48,7 @@ func (b *BadRun) downgradeList(in *Input, l runList, e *editor) (Outcome, error)
 	window := pageLength(in.Query)
 	src, fromFull := in.Body, false
 	if f := in.Fetched; f != nil && f.Path == fullListPath && f.Status/100 == 2 {
-		if full, shape := readRunList(f.Body, nil); shape == listBody {
+		if full, shape := readRunBody(f.Body, nil); shape == listBody {
 			src, fromFull, l = f.Body, true, full
 		}
 	}
@@ -60,11 +59,11 @@ func (b *BadRun) downgradeList(in *Input, l runList, e *editor) (Outcome, error)
 			return Outcome{Fetch: fullListPath}, nil
 		}
 		// The window does not show the current run: ask whether it is bad.
-		if l.currentID != "" && !curFound {
-			return Outcome{Fetch: "/runs/" + l.currentID}, nil
+		if len(l.currentID) > 0 && !curFound {
+			return Outcome{Fetch: "/runs/" + string(l.currentID)}, nil
 		}
 	}
-	if f := in.Fetched; l.currentID != "" && !curFound && f != nil && f.Path == "/runs/"+l.currentID {
+	if f := in.Fetched; len(l.currentID) > 0 && !curFound && f != nil && f.Path == "/runs/"+string(l.currentID) {
 		curBad = fetchedRunIsBad(f)
 	}
 
@@ -80,8 +79,8 @@ func (b *BadRun) downgradeList(in *Input, l runList, e *editor) (Outcome, error)
 	}
 	e.edits = slices.Grow(e.edits, l.nBad+3) // one per group of dropped runs, totalLength, links
 	e.removeItems(l.items, drop)
-	if l.hasTotal && string(src[l.total.start:l.total.end]) != strconv.Itoa(kept) {
-		e.replace(l.total, strconv.Itoa(kept))
+	if total := strconv.AppendInt(nil, int64(kept), 10); l.hasTotal && !bytes.Equal(src[l.total.start:l.total.end], total) {
+		e.replace(l.total, total)
 	}
 	if curBad {
 		e.removeItems(l.links, l.current)
@@ -116,9 +115,6 @@ func fetchedRunIsBad(f *Fetched) bool {
 	if f.Status/100 != 2 {
 		return false
 	}
-	if _, shape := readRunList(f.Body, nil); shape != runBody {
-		return false
-	}
-	_, bad := classify(gjson.Get(view(f.Body), "data"))
-	return bad
+	l, shape := readRunBody(f.Body, nil)
+	return shape == runBody && l.bad[0]
 }

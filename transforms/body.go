@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"net"
-	"unsafe"
 )
 
 // Body is a response body a change produced. A list change makes its new
@@ -41,9 +40,8 @@ func (b *Body) Pieces(dst [][]byte) [][]byte {
 		if ed.start > pos {
 			dst = append(dst, b.src[pos:ed.start])
 		}
-		if ed.repl != "" {
-			// Pieces are only ever read: no copy of the string.
-			dst = append(dst, unsafe.Slice(unsafe.StringData(ed.repl), len(ed.repl)))
+		if len(ed.repl) > 0 {
+			dst = append(dst, ed.repl)
 		}
 		pos = ed.end
 	}

@@ -40,12 +40,12 @@ func TestBodyPieces(t *testing.T) {
 		{"no edits", func(*editor) {}, string(src)},
 		{"edits out of order", func(e *editor) {
 			total := bytes.Index(src, []byte("3}"))
-			e.replace(span{total, total + 1}, "10")
+			e.replace(span{total, total + 1}, []byte("10"))
 			e.delete(span{11, 14})
-			e.replace(span{0, 1}, "{ ")
+			e.replace(span{0, 1}, []byte("{ "))
 		}, `{ "data": [1, 3], "meta": {"totalLength": 10}}`},
-		{"everything replaced", func(e *editor) { e.replace(span{0, len(src)}, "{}") }, `{}`},
-		{"edit at the very end", func(e *editor) { e.replace(span{len(src) - 1, len(src)}, "}\n") }, string(src) + "\n"},
+		{"everything replaced", func(e *editor) { e.replace(span{0, len(src)}, []byte("{}")) }, `{}`},
+		{"edit at the very end", func(e *editor) { e.replace(span{len(src) - 1, len(src)}, []byte("}\n")) }, string(src) + "\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,7 +5,9 @@
 package transforms
 
 import (
+	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/hashicorp/go-version"
 )
@@ -38,7 +40,9 @@ type Input struct {
 	Fetched *Fetched
 }
 
-// Fetched is an extra GET answer from the upstream, in its own (newest) form.
+// Fetched is an extra GET answer from the upstream. The proxy hands it over as
+// the upstream sent it; Plan.Apply gives each change its own version's form
+// of it, having passed it through the newer changes of the plan first.
 type Fetched struct {
 	Path   string // path with query, as asked in Outcome.Fetch
 	Status int
@@ -122,12 +126,21 @@ type Plan []Change
 // It stops early when a change turns the response into an error (older
 // changes only reshape successes) or asks for a fetch. applied names the
 // changes that altered the response.
+//
+// A fetched answer (in.Fetched) reaches each change in that change's form:
+// it passes through every newer change of the plan first, so that what a
+// change builds from it carries their edits too.
 func (p Plan) Apply(in Input) (out Outcome, applied []Change, err error) {
-	for _, ch := range p {
+	for i, ch := range p {
 		if out.Body != nil {
 			// Only a change that follows another reads its body as one
 			// slice; the last change's body streams from its pieces.
 			in.Body = out.Body.Bytes()
+		}
+		if i > 0 && in.Fetched != nil {
+			if in.Fetched, err = downgradeFetched(p[i-1], in.Fetched); err != nil {
+				return out, applied, err
+			}
 		}
 		o, err := ch.Downgrade(&in)
 		if err != nil {
@@ -156,4 +169,33 @@ func (p Plan) Apply(in Input) (out Outcome, applied []Change, err error) {
 		}
 	}
 	return out, applied, nil
+}
+
+// downgradeFetched is f in the form of the version before ch: ch applied to
+// it as to a GET of its path. Only 2xx answers are reshaped, as for the
+// response itself; f is returned as is when ch leaves it unchanged. A change
+// may not ask for a fetch of its own here: the proxy makes only one.
+func downgradeFetched(ch Change, f *Fetched) (*Fetched, error) {
+	path, query, _ := strings.Cut(f.Path, "?")
+	if f.Status/100 != 2 || !ch.Applies("GET", path) {
+		return f, nil
+	}
+	o, err := ch.Downgrade(&Input{Method: "GET", Path: path, Query: query, Status: f.Status, Body: f.Body})
+	if err != nil {
+		return nil, fmt.Errorf("%s on the fetched %s: %w", ch.Name(), f.Path, err)
+	}
+	if o.Fetch != "" {
+		return nil, fmt.Errorf("%s asked to fetch %s while reading the fetched %s", ch.Name(), o.Fetch, f.Path)
+	}
+	if !o.Changed() {
+		return f, nil
+	}
+	g := *f
+	if o.Status != 0 {
+		g.Status = o.Status
+	}
+	if o.Body != nil {
+		g.Body = o.Body.Bytes()
+	}
+	return &g, nil
 }

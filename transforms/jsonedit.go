@@ -3,36 +3,19 @@ package transforms
 import (
 	"cmp"
 	"slices"
-	"unsafe"
-
-	"github.com/tidwall/gjson"
 )
 
 // The helpers here edit JSON in place, byte-precisely: everything outside an
 // edited span stays exactly as the upstream wrote it (separators, escapes,
 // number formats), so an edited body is what the upstream would have rendered.
 
-// view reads b as a string without copying. gjson results taken from it are
-// substrings of b, so their Index fields are byte offsets into b. b must not
-// change while the view is in use.
-func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
-
 // span is a half-open byte range [start, end) of the body.
 type span struct{ start, end int }
-
-// spanOf is the byte range of a gjson result taken from a view; ok is false
-// when gjson could not place it.
-func spanOf(r gjson.Result) (span, bool) {
-	if r.Index <= 0 || r.Raw == "" {
-		return span{}, false
-	}
-	return span{r.Index, r.Index + len(r.Raw)}, true
-}
 
 // edit replaces the bytes of span with repl.
 type edit struct {
 	span
-	repl string
+	repl []byte
 }
 
 // editor collects non-overlapping edits of one body and applies them with a
@@ -41,8 +24,8 @@ type editor struct {
 	edits []edit
 }
 
-func (e *editor) replace(s span, repl string) { e.edits = append(e.edits, edit{s, repl}) }
-func (e *editor) delete(s span)               { e.replace(s, "") }
+func (e *editor) replace(s span, repl []byte) { e.edits = append(e.edits, edit{s, repl}) }
+func (e *editor) delete(s span)               { e.replace(s, nil) }
 
 // removeItems deletes the items (array elements, or object members from key
 // to value) for which drop is true, along with exactly one separator each, so
@@ -80,23 +63,4 @@ func (e *editor) body(src []byte) *Body {
 		size += len(ed.repl) - (ed.end - ed.start)
 	}
 	return &Body{src: src, edits: e.edits, size: size}
-}
-
-// memberSpans lists the members of a JSON object (from a view) from key to
-// value, and calls visit for each; ok is false when a position is unknown.
-func memberSpans(obj gjson.Result, dst []span, visit func(i int, key, value gjson.Result)) ([]span, bool) {
-	ok := true
-	obj.ForEach(func(key, value gjson.Result) bool {
-		v, vok := spanOf(value)
-		if key.Index <= 0 || !vok {
-			ok = false
-			return false
-		}
-		if visit != nil {
-			visit(len(dst), key, value)
-		}
-		dst = append(dst, span{key.Index, v.end})
-		return true
-	})
-	return dst, ok
 }

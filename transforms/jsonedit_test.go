@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"github.com/tidwall/gjson"
 )
 
 // itemSpans finds the items of the top-level array or object of s with
@@ -123,72 +121,5 @@ func TestEditorRemoveItems(t *testing.T) {
 				t.Errorf("apply modified its source")
 			}
 		})
-	}
-}
-
-// TestMemberSpans checks that the gjson-based spans agree with encoding/json's
-// on objects with any whitespace, in a body where the object is nested.
-func TestMemberSpans(t *testing.T) {
-	tests := []string{
-		`{"a": 1, "b": [1, 2], "c": {"d": "e"}}`,
-		`{"a":1,"b":[1,2],"c":{"d":"e"}}`,
-		"{ \"a\" :\t1 ,\n \"b\" : \"x,y\" }",
-		`{"k\"ey": "v\\", "\u00b5": -1.5e3, "n": null, "t": true}`,
-		`{}`,
-		`{"only": []}`,
-	}
-	for _, obj := range tests {
-		t.Run(obj, func(t *testing.T) {
-			const prefix = `{"wrap": [0, `
-			body := []byte(prefix + obj + `]}`)
-			want := itemSpans(t, obj)
-			for i := range want {
-				want[i].start += len(prefix)
-				want[i].end += len(prefix)
-			}
-			res := gjson.Get(view(body), "wrap.1")
-			var keys []string
-			got, ok := memberSpans(res, nil, func(i int, key, _ gjson.Result) { keys = append(keys, key.Str) })
-			if !ok {
-				t.Fatalf("memberSpans: not ok")
-			}
-			if len(got) != len(want) || len(keys) != len(want) {
-				t.Fatalf("spans %v (keys %q), want %v", got, keys, want)
-			}
-			for i := range want {
-				if got[i] != want[i] {
-					t.Errorf("member %d: span %v (%q), want %v (%q)", i, got[i], body[got[i].start:got[i].end], want[i], body[want[i].start:want[i].end])
-				}
-			}
-		})
-	}
-}
-
-func TestSpanOf(t *testing.T) {
-	body := []byte(`{"a": [1, "x"], "b": 2}`)
-	tests := []struct {
-		path string
-		want string
-		ok   bool
-	}{
-		{"a", `[1, "x"]`, true},
-		{"a.1", `"x"`, true},
-		{"b", `2`, true},
-		{"missing", "", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.path, func(t *testing.T) {
-			s, ok := spanOf(gjson.Get(view(body), tt.path))
-			if ok != tt.ok {
-				t.Fatalf("ok = %t, want %t", ok, tt.ok)
-			}
-			if ok && string(body[s.start:s.end]) != tt.want {
-				t.Errorf("span %v is %q, want %q", s, body[s.start:s.end], tt.want)
-			}
-		})
-	}
-	// A result not taken from a view of the body has no position.
-	if _, ok := spanOf(gjson.Parse(`{"a": 1}`)); ok {
-		t.Errorf("spanOf placed a root result")
 	}
 }

@@ -2,7 +2,6 @@ package transforms
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"math/bits"
 )
 
@@ -236,23 +235,22 @@ type jsonMember struct {
 	keyHasEscape      bool
 }
 
-// name is the member's key: a view of the body unless the key holds an
-// escape (robot-server never writes one), so that callers can switch on it.
-func (m jsonMember) name() string {
+// is reports whether the member's key, unescaped, is name. Comparing bytes
+// with a string conversion in place copies nothing; only a key holding an
+// escape (robot-server never writes one) is decoded first.
+func (m jsonMember) is(name string) bool {
 	if m.keyHasEscape {
-		return m.unescapedName()
+		return m.unescapedIs(name)
 	}
-	return view(m.key)
+	return string(m.key) == name
 }
 
-// unescapedName is kept out of line (go:noinline): inlined, it would make
-// name too costly to inline at its callers.
+// unescapedIs is kept out of line (go:noinline): inlined, it would make is
+// too costly to inline at its callers.
 //
 //go:noinline
-func (m jsonMember) unescapedName() string {
-	var k string
-	_ = json.Unmarshal(append(append([]byte{'"'}, m.key...), '"'), &k)
-	return k
+func (m jsonMember) unescapedIs(name string) bool {
+	return string(jsonString(append(append([]byte{'"'}, m.key...), '"'))) == name
 }
 
 // object validates the object at i. Each member's value is read by field
