@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/hashicorp/go-version"
 	"github.com/tidwall/gjson"

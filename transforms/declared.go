@@ -154,12 +154,12 @@ func newEdit(s EditSpec) (ed bodyEdit, field string, index int, err error) {
 		if len(s.Values) == 0 {
 			return nil, "map", -1, errors.New("no values to map: give old: new pairs")
 		}
-		m := &mapEdit{path: path, values: make(map[string]string, len(s.Values))}
+		m := &mapEdit{path: path, values: make(map[string][]byte, len(s.Values))}
 		for old, new := range s.Values {
 			if !utf8.ValidString(new) {
 				return nil, "map", -1, fmt.Errorf("%q is not UTF-8 text", new)
 			}
-			m.values[old] = quoteJSON(new)
+			m.values[old] = []byte(quoteJSON(new))
 		}
 		return m, "", -1, nil
 	case EditRemove:
@@ -183,7 +183,7 @@ func newEdit(s EditSpec) (ed bodyEdit, field string, index int, err error) {
 		case s.To == last.key:
 			return nil, "rename", -1, fmt.Errorf("%s is already the field's name", s.To)
 		}
-		return &renameEdit{parent: parent, from: last.key, to: s.To, toJSON: quoteJSON(s.To)}, "", -1, nil
+		return &renameEdit{parent: parent, from: last.key, to: s.To, toJSON: []byte(quoteJSON(s.To))}, "", -1, nil
 	case EditDrop:
 		d := &dropEdit{path: path}
 		if d.where, field, index, err = newPredicate(s.Where); err != nil {
@@ -255,7 +255,9 @@ func (d *Declared) Downgrade(in *Input) (Outcome, error) {
 	var out Outcome
 	for i, ed := range d.edits {
 		var e editor
-		n, err := ed.queue(gjson.Parse(view(body)), &e)
+		// gjson reads a string: one copy of the body, whose offsets are
+		// the body's.
+		n, err := ed.queue(gjson.Parse(string(body)), &e)
 		if err != nil {
 			return Outcome{}, fmt.Errorf("change %s, edit %d (%s): %w", d.name, i+1, ed.action(), err)
 		}

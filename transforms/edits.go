@@ -29,11 +29,37 @@ const (
 
 var errUnplaced = fmt.Errorf("gjson could not place a value of the body")
 
+// spanOf is where a gjson result taken from the body's text sits in the
+// body; ok is false when gjson could not place it.
+func spanOf(r gjson.Result) (span, bool) {
+	if r.Index <= 0 || r.Raw == "" {
+		return span{}, false
+	}
+	return span{r.Index, r.Index + len(r.Raw)}, true
+}
+
+// memberSpans lists the members of an object from key to value, calling
+// visit with each key; ok is false when gjson could not place one.
+func memberSpans(obj gjson.Result, dst []span, visit func(key gjson.Result)) ([]span, bool) {
+	ok := true
+	obj.ForEach(func(key, value gjson.Result) bool {
+		v, vok := spanOf(value)
+		if key.Index <= 0 || !vok {
+			ok = false
+			return false
+		}
+		visit(key)
+		dst = append(dst, span{key.Index, v.end})
+		return true
+	})
+	return dst, ok
+}
+
 // mapEdit replaces string values: each value the path reaches that is a
 // JSON string equal to a key of values becomes that key's value.
 type mapEdit struct {
 	path   jsonPath
-	values map[string]string // old value -> the new value as JSON text
+	values map[string][]byte // old value -> the new value as JSON text
 }
 
 func (m *mapEdit) action() string { return ActionMapped }
@@ -75,7 +101,7 @@ func (r *removeEdit) queue(root gjson.Result, e *editor) (n int, err error) {
 		found := 0
 		drop = drop[:0]
 		var ok bool
-		members, ok = memberSpans(obj, members[:0], func(_ int, key, _ gjson.Result) {
+		members, ok = memberSpans(obj, members[:0], func(key gjson.Result) {
 			d := r.fields[key.Str]
 			drop = append(drop, d)
 			if d {
@@ -100,7 +126,7 @@ func (r *removeEdit) queue(root gjson.Result, e *editor) (n int, err error) {
 type renameEdit struct {
 	parent   jsonPath
 	from, to string
-	toJSON   string
+	toJSON   []byte
 }
 
 func (r *renameEdit) action() string { return ActionRenamed }
@@ -201,7 +227,7 @@ func (d *dropEdit) queue(root gjson.Result, e *editor) (n int, err error) {
 			err = errUnplaced
 			return false
 		}
-		e.replace(s, strconv.FormatInt(total-int64(n), 10))
+		e.replace(s, strconv.AppendInt(nil, total-int64(n), 10))
 		return true
 	})
 	return n, err
