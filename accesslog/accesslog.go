@@ -19,26 +19,28 @@ type Entry struct {
 	Time                       time.Time
 	ID, Method, Path           string
 	Requested, Served, Applied string
-	UnchangedBecause           string
-	Status                     int
-	Bytes                      int64
-	Duration                   time.Duration
+	// Rule is the client rule that chose the served version ("none").
+	Rule             string
+	UnchangedBecause string
+	Status           int
+	Bytes            int64
+	Duration         time.Duration
 }
 
 // strings are e's string attributes, keyed, in the line's order.
-func (e *Entry) strings() [7][2]string {
-	return [7][2]string{{"id", e.ID}, {"method", e.Method}, {"path", e.Path},
-		{"requested", e.Requested}, {"served", e.Served}, {"applied", e.Applied},
+func (e *Entry) strings() [8][2]string {
+	return [8][2]string{{"id", e.ID}, {"method", e.Method}, {"path", e.Path},
+		{"requested", e.Requested}, {"served", e.Served}, {"rule", e.Rule}, {"applied", e.Applied},
 		{"unchanged_because", e.UnchangedBecause}}
 }
 
 // record is e as a slog record, with no source position.
 func (e *Entry) record() slog.Record {
-	var attrs [10]slog.Attr
+	var attrs [11]slog.Attr
 	for i, f := range e.strings() {
 		attrs[i] = slog.String(f[0], f[1])
 	}
-	attrs[7], attrs[8], attrs[9] = slog.Int("status", e.Status), slog.Int64("bytes", e.Bytes), slog.Duration("duration", e.Duration)
+	attrs[8], attrs[9], attrs[10] = slog.Int("status", e.Status), slog.Int64("bytes", e.Bytes), slog.Duration("duration", e.Duration)
 	r := slog.NewRecord(e.Time, slog.LevelInfo, "request", 0)
 	r.AddAttrs(attrs[:]...)
 	return r
@@ -153,7 +155,7 @@ func plain(s string) bool {
 	return true
 }
 
-func (d *direct) appendLine(b []byte, e *Entry, fields *[7][2]string) []byte {
+func (d *direct) appendLine(b []byte, e *Entry, fields *[8][2]string) []byte {
 	if d.json {
 		b = append(b, `{"time":"`...)
 		b = d.appendTime(b, e.Time)

@@ -16,9 +16,9 @@ const UpstreamNewest = 4
 // the Opentrons-Version headers robot-server sends (error responses always
 // carry its newest), so it needs no configuration when robot-server moves on.
 type Negotiator struct {
-	chainNewest    *version.Version
+	chainNewest    *version.Version // written under mu
 	upstreamNewest atomic.Int64
-	mu             sync.Mutex // serialises raising upstreamNewest and newest
+	mu             sync.Mutex // serialises changes of upstreamNewest, chainNewest and newest
 	newest         atomic.Pointer[newestVersion]
 }
 
@@ -53,6 +53,15 @@ func (n *Negotiator) setUpstreamNewest(v int64) {
 		nv.atLeast++
 	}
 	n.newest.Store(nv)
+}
+
+// SetChainNewest changes the newest change the proxy can undo (nil: none),
+// when the chain is replaced by a configuration reload.
+func (n *Negotiator) SetChainNewest(v *version.Version) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.chainNewest = v
+	n.setUpstreamNewest(n.upstreamNewest.Load())
 }
 
 // Newest is the version served to "*" and to clients above it.

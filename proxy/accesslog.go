@@ -50,7 +50,7 @@ func (p *Proxy) record(c echo.Context, ex *exchange) {
 		version = "none"
 	}
 	route := routeClass(r.URL.Path)
-	p.metrics.requests.WithLabelValues(r.Method, route, version, statusLabel(status)).Inc()
+	p.metrics.requests.WithLabelValues(r.Method, route, version, statusLabel(status), ex.ruleLabel()).Inc()
 	p.metrics.duration.WithLabelValues(route, strconv.FormatBool(len(ex.applied) > 0)).Observe(elapsed.Seconds())
 	if !p.access.Enabled(r.Context()) {
 		return
@@ -62,6 +62,7 @@ func (p *Proxy) record(c echo.Context, ex *exchange) {
 		Path:             r.URL.RequestURI(),
 		Requested:        ex.requested,
 		Served:           ex.served,
+		Rule:             ex.ruleLabel(),
 		Applied:          ex.appliedNames(),
 		UnchangedBecause: ex.skipped,
 		Status:           status,

@@ -18,6 +18,7 @@ type exchange struct {
 	start     time.Time
 	requested string // the client's Opentrons-Version, as sent
 	served    string // the version served; "" when the header is the upstream's to reject
+	rule      string // the client rule that chose served; "" when none did
 	plan      transforms.Plan
 	applied   []transforms.Change
 	skipped   string // why a planned change was not made

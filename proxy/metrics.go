@@ -34,8 +34,8 @@ func newMetrics() *Metrics {
 		Registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "otcompat_requests_total",
-			Help: "Requests served, by method, route class, served API version (none: header missing or invalid) and status.",
-		}, []string{"method", "route", "version", "status"}),
+			Help: "Requests served, by method, route class, served API version (none: header missing or invalid), status and the client rule that chose the version (none: no rule matched).",
+		}, []string{"method", "route", "version", "status", "rule"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "otcompat_request_duration_seconds",
 			Help:    "Time from request to the end of the response, by route class and whether the body was transformed.",

@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
 	"otcompat/accesslog"
+	"otcompat/clients"
 	"otcompat/negotiate"
 	"otcompat/transforms"
 )
@@ -25,8 +27,10 @@ const DefaultMaxTransformBytes = 16 << 20
 
 // Config wires a Proxy.
 type Config struct {
-	Upstream   *Upstream
+	Upstream *Upstream
+	// Chain and Clients are the first Settings; SetSettings replaces them.
 	Chain      *transforms.Chain
+	Clients    *clients.Rules
 	Negotiator *negotiate.Negotiator
 	Logger     *slog.Logger
 	// AccessLog writes the line per request (nil: through Logger at info).
@@ -46,6 +50,7 @@ type Proxy struct {
 	transport *http.Transport
 	rp        *httputil.ReverseProxy
 	metrics   *Metrics
+	settings  atomic.Pointer[Settings]
 	echo      *echo.Echo
 	// frontChain is echo's middleware around forward, wrapped once: the
 	// front lane runs it without echo's router and per-request wrapping.
@@ -72,6 +77,7 @@ func New(cfg Config) *Proxy {
 		metrics:   newMetrics(),
 		direct:    newDirectPool(cfg.Upstream),
 	}
+	p.settings.Store(&Settings{Chain: cfg.Chain, Clients: cfg.Clients})
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:   p.rewrite,
 		Transport: p.transport,
@@ -193,15 +199,7 @@ func (p *Proxy) forward(c echo.Context) error {
 	}
 	ex := exchangeFrom(r.Context())
 	ex.req = r
-	values := r.Header.Values(negotiate.Header)
-	if len(values) > 0 {
-		ex.requested = values[0]
-	}
-	req := negotiate.Parse(values)
-	if served, client, ok := p.cfg.Negotiator.Served(req); ok {
-		ex.served = served
-		ex.plan = p.cfg.Chain.Plan(client, r.Method, r.URL.Path)
-	}
+	p.negotiate(r, ex, p.settings.Load())
 	ex.explain = r.Header.Get("Otcompat-Explain") == "1"
 	if p.directEligible(r) {
 		p.serveDirect(c, r, ex)

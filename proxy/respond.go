@@ -46,6 +46,7 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 		}
 		h.Set("Otcompat-Served-Version", served)
 		h.Set("Otcompat-Applied", ex.appliedNames())
+		h.Set("Otcompat-Client-Rule", ex.ruleLabel())
 	}
 	return nil
 }
