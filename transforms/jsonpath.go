@@ -97,7 +97,7 @@ func parsePath(s string) (jsonPath, error) {
 		case c == '#' && key.Len() == 0 && (i+1 == len(s) || s[i+1] == '.'):
 			key.WriteByte(c)
 		case strings.IndexByte(gjsonSpecial, c) >= 0:
-			return jsonPath{}, fmt.Errorf("path %q: %q is gjson query, wildcard or modifier syntax, which can match places no edit names; a path is field names and # (each element), with \\ before a literal %c", s, c, c)
+			return jsonPath{}, fmt.Errorf("path %q: %q is gjson query, wildcard or modifier syntax, which can match places no edit names; a path is field names and # (each element), with \\ before a literal %c", s, string(c), c)
 		default:
 			key.WriteByte(c)
 		}
