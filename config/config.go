@@ -64,9 +64,18 @@ type File struct {
 	Changes []*transforms.Declared
 }
 
+// Rules returns the client rules of f; a nil f (no file) has none.
+func (f *File) Rules() *clients.Rules {
+	if f == nil {
+		return nil
+	}
+	return f.Clients
+}
+
 // Schema says which flag-named keys a file may hold and how each value is
 // checked: the check returns an error saying what is wrong with the value,
-// which the loader places at the value.
+// which the loader places at the value (after the key, unless the message
+// starts with it).
 type Schema struct {
 	Settings map[string]func(value string) error
 }
@@ -196,7 +205,11 @@ func (d *decoder) setting(f *File, key string, v *yaml.Node, check func(string) 
 	}
 	if check != nil {
 		if err := check(s); err != nil {
-			d.errorf(v, "%s: %v", key, err)
+			msg := err.Error()
+			if !strings.HasPrefix(msg, key) {
+				msg = key + ": " + msg
+			}
+			d.errorf(v, "%s", msg)
 			return
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/netip"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"otcompat/clients"
 	"otcompat/negotiate"
 	"otcompat/transforms"
@@ -28,6 +30,27 @@ func (p *Proxy) Settings() *Settings { return p.settings.Load() }
 func (p *Proxy) SetSettings(s *Settings) {
 	p.settings.Store(s)
 	p.cfg.Negotiator.SetChainNewest(s.Chain.Newest())
+}
+
+func newReloadCounter(reg *prometheus.Registry) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "otcompat_config_reloads_total",
+		Help: "Configuration file reloads (SIGHUP), by result: ok, or error when the file was refused and the running configuration stayed.",
+	}, []string{"result"})
+	c.WithLabelValues("ok")
+	c.WithLabelValues("error")
+	reg.MustRegister(c)
+	return c
+}
+
+// CountReload counts a configuration reload: err nil for one that took
+// effect, else one that was refused.
+func (p *Proxy) CountReload(err error) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	p.reloads.WithLabelValues(result).Inc()
 }
 
 // ruleNone is the rule label of requests no rule matched.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"otcompat/accesslog"
 	"otcompat/clients"
@@ -51,6 +52,7 @@ type Proxy struct {
 	rp        *httputil.ReverseProxy
 	metrics   *Metrics
 	settings  atomic.Pointer[Settings]
+	reloads   *prometheus.CounterVec
 	echo      *echo.Echo
 	// frontChain is echo's middleware around forward, wrapped once: the
 	// front lane runs it without echo's router and per-request wrapping.
@@ -78,6 +80,7 @@ func New(cfg Config) *Proxy {
 		direct:    newDirectPool(cfg.Upstream),
 	}
 	p.settings.Store(&Settings{Chain: cfg.Chain, Clients: cfg.Clients})
+	p.reloads = newReloadCounter(p.metrics.Registry)
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:   p.rewrite,
 		Transport: p.transport,

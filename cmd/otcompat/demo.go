@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"otcompat/config"
 	"otcompat/fixtures"
 	"otcompat/fixtures/cassette"
 	"otcompat/proxy"
@@ -22,6 +23,10 @@ func newDemoCmd() *cobra.Command {
 		Short: "Run the proxy in front of the built-in fake robot-server, to try it with curl",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			file, err := o.loadConfig() // its upstream key, if any, is not used
+			if err != nil {
+				return err
+			}
 			if err := o.validate(); err != nil {
 				return err
 			}
@@ -33,7 +38,7 @@ func newDemoCmd() *cobra.Command {
 				}
 				upstream, what = rep, "a replay of the recording "+cassetteDir
 			}
-			return failed(runDemo(c.Context(), &o, upstream, what))
+			return failed(runDemo(c.Context(), &o, file, upstream, what))
 		},
 	}
 	o.register(c.Flags())
@@ -45,7 +50,7 @@ func newDemoCmd() *cobra.Command {
 // runDemo starts the upstream (the fixture run store, or a replay) on a
 // private loopback port, the proxy in front of it, and tells the user how to
 // try both kinds of client.
-func runDemo(ctx context.Context, o *proxyOptions, upstream http.Handler, what string) error {
+func runDemo(ctx context.Context, o *proxyOptions, file *config.File, upstream http.Handler, what string) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -58,7 +63,7 @@ func runDemo(ctx context.Context, o *proxyOptions, upstream http.Handler, what s
 	if err != nil {
 		return err
 	}
-	return o.serve(ctx, up, func(listen, admin net.Addr) {
+	return o.serve(ctx, up, file, func(listen, admin net.Addr) {
 		base := urlFor(listen)
 		fmt.Fprintf(os.Stdout, "otcompat demo: %s is at http://%s; the proxy is at %s\n", what, ln.Addr(), base)
 		fmt.Fprintf(os.Stdout, "\nAn old client (the Opentrons App sends version 3) gets no BadRuns:\n  %s\n", curlLine(listen, "3"))

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"otcompat/config"
 	"otcompat/negotiate"
 	"otcompat/proxy"
 	"otcompat/transforms"
@@ -24,6 +25,8 @@ import (
 
 // proxyOptions are the flags of every command that runs the proxy.
 type proxyOptions struct {
+	upstream        string // serve's only
+	configPath      string
 	listen          string
 	adminListen     string
 	badrunVersion   string
@@ -34,11 +37,15 @@ type proxyOptions struct {
 	pprof           bool
 	memoryLimit     int64
 	flags           *pflag.FlagSet
+	// explicit holds the flags the command line and the environment set,
+	// which beat the configuration file at start and on every reload.
+	explicit map[string]string
 	logOptions
 }
 
 func (o *proxyOptions) register(fs *pflag.FlagSet) {
 	o.flags = fs
+	fs.StringVar(&o.configPath, "config", "", "configuration file (YAML): keys named as these flags, trustedProxies and clients; flags and variables beat it; SIGHUP reloads it")
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:31960", "address to serve clients on: host:port or unix:/path")
 	fs.StringVar(&o.adminListen, "admin-listen", "127.0.0.1:31961", `address of /healthz, /readyz and /metrics: host:port or unix:/path; "" disables it`)
 	fs.StringVar(&o.badrunVersion, "badrun-version", "5", "API version that introduced BadRuns: clients sending it or newer, or *, see them")
@@ -88,37 +95,45 @@ func (o *proxyOptions) validate() error {
 	return o.logOptions.validate()
 }
 
+// registerServe registers serve's flags: the proxy's and --upstream.
+func (o *proxyOptions) registerServe(fs *pflag.FlagSet) {
+	fs.StringVar(&o.upstream, "upstream", "", "robot-server to proxy: http://host:port, https://host:port or unix:/path (required)")
+	o.register(fs)
+}
+
 func newServeCmd() *cobra.Command {
 	var o proxyOptions
-	var upstream string
 	c := &cobra.Command{
 		Use:   "serve --upstream URL",
 		Short: "Run the proxy in front of a robot-server (the production entry point)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if upstream == "" {
-				return errors.New("--upstream is required (http://host:port, https://host:port or unix:/path; env OTCOMPAT_UPSTREAM)")
+			file, err := o.loadConfig()
+			if err != nil {
+				return err
 			}
-			up, err := proxy.ParseUpstream(upstream)
+			if o.upstream == "" {
+				return errors.New("--upstream is required (http://host:port, https://host:port or unix:/path; env OTCOMPAT_UPSTREAM; key upstream)")
+			}
+			up, err := proxy.ParseUpstream(o.upstream)
 			if err != nil {
 				return fmt.Errorf("--upstream: %v", err)
 			}
 			if err := o.validate(); err != nil {
 				return err
 			}
-			return failed(o.serve(c.Context(), up, nil))
+			return failed(o.serve(c.Context(), up, file, nil))
 		},
 	}
-	c.Flags().StringVar(&upstream, "upstream", "", "robot-server to proxy: http://host:port, https://host:port or unix:/path (required)")
-	o.register(c.Flags())
+	o.registerServe(c.Flags())
 	withEnvHelp(c.Flags())
 	return c
 }
 
 // serve runs the proxy until SIGINT or SIGTERM, then lets in-flight requests
-// finish for up to --shutdown-timeout. ready, if set, is called once the
-// listeners are open.
-func (o *proxyOptions) serve(ctx context.Context, up *proxy.Upstream, ready func(listen, admin net.Addr)) error {
+// finish for up to --shutdown-timeout; SIGHUP reloads the configuration
+// file (nil: none). ready, if set, is called once the listeners are open.
+func (o *proxyOptions) serve(ctx context.Context, up *proxy.Upstream, file *config.File, ready func(listen, admin net.Addr)) error {
 	log := o.logger()
 	o.applyMemoryLimit()
 	chain, err := o.chain()
@@ -128,6 +143,7 @@ func (o *proxyOptions) serve(ctx context.Context, up *proxy.Upstream, ready func
 	p := proxy.New(proxy.Config{
 		Upstream:          up,
 		Chain:             chain,
+		Clients:           file.Rules(),
 		Negotiator:        negotiate.NewNegotiator(negotiate.UpstreamNewest, chain.Newest()),
 		Logger:            log,
 		AccessLog:         o.accessLog(log),
@@ -154,7 +170,10 @@ func (o *proxyOptions) serve(ctx context.Context, up *proxy.Upstream, ready func
 		adminAddr = aln.Addr()
 	}
 	log.Info("otcompat serving", "listen", ln.Addr().String(), "admin", o.adminListen,
-		"upstream", up.String(), "badrun_version", o.badrunVersion, "badrun_policy", o.badrunPolicy)
+		"upstream", up.String(), "badrun_version", o.badrunVersion, "badrun_policy", o.badrunPolicy,
+		"config", o.configPath, "client_rules", len(file.Rules().List))
+	stopReloads := o.reloadOnHangup(p, log)
+	defer stopReloads()
 	if ready != nil {
 		ready(ln.Addr(), adminAddr)
 	}
