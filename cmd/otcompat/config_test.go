@@ -80,7 +80,7 @@ func TestConfigCheck(t *testing.T) {
 	if exitStatus(err) != 2 || stdout.Len() != 0 {
 		t.Fatalf("status %d, stdout %q, err %v", exitStatus(err), stdout.String(), err)
 	}
-	want := bad + `:2:1: unknown key "listen-addr"; allowed: admin-listen, badrun-policy, badrun-version, clients, listen, log-format, log-level, max-transform-bytes, memory-limit, pprof, shutdown-timeout, trustedProxies, upstream, upstream-timeout` + "\n" +
+	want := bad + `:2:1: unknown key "listen-addr"; allowed: admin-listen, badrun-policy, badrun-version, changes, clients, listen, log-format, log-level, max-transform-bytes, memory-limit, pprof, shutdown-timeout, trustedProxies, upstream, upstream-timeout` + "\n" +
 		bad + `:4:5: rule "a": needs a condition (userAgent, remote or header); to change what every client sees, set badrun-version` + "\n"
 	if stderr.String() != want {
 		t.Errorf("stderr:\n%s\nwant:\n%s", stderr.String(), want)
