@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/go-version"
+
+	"otcompat/transforms"
 )
 
 // checkerFile declares one change at version 6 on the run routes.
@@ -73,5 +77,49 @@ func TestChangesCommand(t *testing.T) {
 	status, _, err = runCmd(t, context.Background(), "changes", "--config", broken)
 	if status != 2 || err == nil || !strings.Contains(err.Error(), "broken.yaml:9:15: ") {
 		t.Errorf("broken file: status %d %v", status, err)
+	}
+}
+
+// TestErrorRecoveryExample: the shipped example passes config check and
+// gives clients below 6 what examples/README.md says.
+func TestErrorRecoveryExample(t *testing.T) {
+	const path = "../../examples/error-recovery.yaml"
+	if status, _, err := runCmd(t, context.Background(), "config", "check", path); status != 0 {
+		t.Fatalf("config check: %d %v", status, err)
+	}
+	file, err := loadConfigFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := newServeFlags()
+	o.explicit = map[string]string{}
+	o.applyFile(file)
+	chain, err := o.chain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := `{"data": [{"id": "r1", "ok": true, "status": "awaiting-recovery", "actions": [{"id": "a1", "actionType": "play"}, ` +
+		`{"id": "a2", "actionType": "resume-from-recovery"}, {"id": "a3", "actionType": "stop"}], "hasEverEnteredErrorRecovery": true, ` +
+		`"runTimeParameters": [], "outputFileIds": [], "current": true}, {"id": "r2", "ok": true, "status": "awaiting-recovery-blocked-by-open-door", "actions": []}], ` +
+		`"links": {"current": {"href": "/runs/r1"}}, "meta": {"cursor": 0, "totalLength": 2}}`
+	commands := `{"data": [{"id": "c1", "intent": "protocol", "status": "failed"}, {"id": "c2", "intent": "fixit", "status": "succeeded"}, ` +
+		`{"id": "c3", "intent": "protocol", "status": "queued"}], "links": {}, "meta": {"cursor": 0, "totalLength": 3}}`
+	for _, tt := range []struct{ path, client, in, want string }{
+		{"/runs", "3", list, `{"data": [{"id": "r1", "ok": true, "status": "paused", "actions": [{"id": "a1", "actionType": "play"}, {"id": "a3", "actionType": "stop"}], "current": true}, ` +
+			`{"id": "r2", "ok": true, "status": "blocked-by-open-door", "actions": []}], "links": {"current": {"href": "/runs/r1"}}, "meta": {"cursor": 0, "totalLength": 2}}`},
+		{"/runs/r2", "5", `{"data": {"id": "r2", "ok": true, "status": "awaiting-recovery-paused", "hasEverEnteredErrorRecovery": true}}`,
+			`{"data": {"id": "r2", "ok": true, "status": "paused"}}`},
+		{"/runs/r1/commands", "5", commands, `{"data": [{"id": "c1", "intent": "protocol", "status": "failed"}, {"id": "c3", "intent": "protocol", "status": "queued"}], "links": {}, "meta": {"cursor": 0, "totalLength": 2}}`},
+		{"/runs", "6", list, list},
+	} {
+		out, _, err := chain.Plan(version.Must(version.NewVersion(tt.client)), "GET", tt.path).Apply(
+			transforms.Input{Method: "GET", Path: tt.path, Status: 200, Body: []byte(tt.in)})
+		got := tt.in
+		if out.Body != nil {
+			got = string(out.Body.Bytes())
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("%s at %s: %v\n got %s\nwant %s", tt.path, tt.client, err, got, tt.want)
+		}
 	}
 }
