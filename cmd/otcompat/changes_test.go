@@ -3,11 +3,17 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/go-version"
 
+	"otcompat/negotiate"
+	"otcompat/proxy"
 	"otcompat/transforms"
 )
 
@@ -121,5 +127,52 @@ func TestErrorRecoveryExample(t *testing.T) {
 		if err != nil || got != tt.want {
 			t.Errorf("%s at %s: %v\n got %s\nwant %s", tt.path, tt.client, err, got, tt.want)
 		}
+	}
+}
+
+// TestChangesReload: a reload brings the file's changes into the chain new
+// requests get, and the admin /changes follows it.
+func TestChangesReload(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, dir, "otcompat.yaml", "badrun-policy: hide\n")
+	o, err := serveOptions(t, "--config", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain, err := o.chain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := proxy.ParseUpstream("http://127.0.0.1:9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := proxy.New(proxy.Config{Upstream: up, Chain: chain, Negotiator: negotiate.NewNegotiator(negotiate.UpstreamNewest, chain.Newest())})
+	defer p.Close()
+	admin := httptest.NewServer(p.AdminHandler(false))
+	defer admin.Close()
+	changes := func() changelogJSON {
+		t.Helper()
+		resp, err := http.Get(admin.URL + "/changes")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var l changelogJSON
+		if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	if l := changes(); l.Newest != "5" || len(l.Versions) != 1 {
+		t.Fatalf("before: %+v", l)
+	}
+	writeFile(t, dir, "otcompat.yaml", checkerFile)
+	o.reload(p, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if l := changes(); l.Newest != "6" || len(l.Versions) != 2 || l.Versions[0].Changes[0].Name != "error-recovery" {
+		t.Errorf("after the reload: %+v", l)
+	}
+	if plan := p.Settings().Chain.Plan(version.Must(version.NewVersion("5")), "GET", "/runs/x"); len(plan) != 1 || plan[0].Name() != "error-recovery" {
+		t.Errorf("a client at 5 gets plan %v", plan)
 	}
 }
