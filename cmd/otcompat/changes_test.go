@@ -135,20 +135,7 @@ func TestErrorRecoveryExample(t *testing.T) {
 func TestChangesReload(t *testing.T) {
 	dir := t.TempDir()
 	path := writeFile(t, dir, "otcompat.yaml", "badrun-policy: hide\n")
-	o, err := serveOptions(t, "--config", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	chain, err := o.chain()
-	if err != nil {
-		t.Fatal(err)
-	}
-	up, err := proxy.ParseUpstream("http://127.0.0.1:9")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := proxy.New(proxy.Config{Upstream: up, Chain: chain, Negotiator: negotiate.NewNegotiator(negotiate.UpstreamNewest, chain.Newest())})
-	defer p.Close()
+	o, p := reloadableProxy(t, "--config", path)
 	admin := httptest.NewServer(p.AdminHandler(false))
 	defer admin.Close()
 	changes := func() changelogJSON {
@@ -175,4 +162,25 @@ func TestChangesReload(t *testing.T) {
 	if plan := p.Settings().Chain.Plan(version.Must(version.NewVersion("5")), "GET", "/runs/x"); len(plan) != 1 || plan[0].Name() != "error-recovery" {
 		t.Errorf("a client at 5 gets plan %v", plan)
 	}
+}
+
+// reloadableProxy is a proxy built from serve's options and args, as serve
+// builds it, for reload tests; its upstream is never asked.
+func reloadableProxy(t *testing.T, args ...string) (*proxyOptions, *proxy.Proxy) {
+	t.Helper()
+	o, err := serveOptions(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain, err := o.chain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := proxy.ParseUpstream("http://127.0.0.1:9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := proxy.New(proxy.Config{Upstream: up, Chain: chain, Negotiator: negotiate.NewNegotiator(negotiate.UpstreamNewest, chain.Newest())})
+	t.Cleanup(p.Close)
+	return o, p
 }
