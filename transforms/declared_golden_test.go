@@ -21,11 +21,10 @@ var recoveryStatuses = map[string]string{
 }
 
 type declaredCase struct {
-	name   string
-	input  string
-	method string
-	path   string
-	edits  []EditSpec
+	name  string
+	input string
+	path  string
+	edits []EditSpec
 
 	wantUnchanged bool
 	wantErr       bool
