@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v4"
@@ -311,4 +312,80 @@ func (d *decoder) scalarValue(n *yaml.Node, key string) any {
 		return nil
 	}
 	return v
+}
+
+// RenderChanges writes declared changes as the changes section, the path
+// first in each edit: what Parse reads back to the same changes.
+func RenderChanges(changes []*transforms.Declared) ([]byte, error) {
+	list := &yaml.Node{Kind: yaml.SequenceNode}
+	if len(changes) == 0 {
+		list.Style = yaml.FlowStyle
+	}
+	for _, c := range changes {
+		s := c.Spec()
+		routes := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+		for _, r := range s.Routes {
+			routes.Content = append(routes.Content, str(r))
+		}
+		edits := &yaml.Node{Kind: yaml.SequenceNode}
+		for _, e := range s.Edits {
+			n, err := editNode(e)
+			if err != nil {
+				return nil, err
+			}
+			edits.Content = append(edits.Content, n)
+		}
+		list.Content = append(list.Content, &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
+			str("name"), str(s.Name), str("description"), str(s.Description), str("version"), str(s.Version),
+			str("routes"), routes, str("edits"), edits}})
+	}
+	return yaml.Dump(&yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{str("changes"), list}})
+}
+
+func editNode(e transforms.EditSpec) (*yaml.Node, error) {
+	m := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{str("path"), str(e.Path)}}
+	add := func(k string, v *yaml.Node) { m.Content = append(m.Content, str(k), v) }
+	switch e.Kind {
+	case transforms.EditMap:
+		values := &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle}
+		olds := make([]string, 0, len(e.Values))
+		for old := range e.Values {
+			olds = append(olds, old)
+		}
+		slices.Sort(olds)
+		for _, old := range olds {
+			values.Content = append(values.Content, str(old), str(e.Values[old]))
+		}
+		add(e.Kind, values)
+	case transforms.EditRemove:
+		fields := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+		for _, f := range e.Fields {
+			fields.Content = append(fields.Content, str(f))
+		}
+		add(e.Kind, fields)
+	case transforms.EditRename:
+		add(e.Kind, str(e.To))
+	case transforms.EditDrop:
+		where := &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle, Content: []*yaml.Node{str("path"), str(e.Where.Path)}}
+		var test yaml.Node
+		var err error
+		switch e.Where.Test {
+		case transforms.PredExists:
+			err = test.Encode(e.Where.Exists)
+		case transforms.PredEquals:
+			err = test.Encode(e.Where.Values[0])
+		default:
+			err = test.Encode(e.Where.Values)
+			test.Style = yaml.FlowStyle
+		}
+		if err != nil {
+			return nil, err
+		}
+		where.Content = append(where.Content, str(e.Where.Test), &test)
+		add(e.Kind, where)
+		if e.Count != "" {
+			add("count", str(e.Count))
+		}
+	}
+	return m, nil
 }

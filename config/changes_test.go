@@ -1,6 +1,7 @@
 package config
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -122,5 +123,42 @@ func TestParseChangesErrors(t *testing.T) {
 				t.Errorf("got\n%s\nwant\n%s", got, strings.Join(tt.want, "\n"))
 			}
 		})
+	}
+}
+
+// TestRenderChangesRoundTrip: what config check prints of the changes
+// parses back to the same specs.
+func TestRenderChangesRoundTrip(t *testing.T) {
+	const more = `  - name: drops
+    description: d
+    version: 7.3.0
+    routes: ["GET /runs/{id}/commands"]
+    edits:
+      - drop: {path: data, where: {path: n, equals: 5}, count: meta.totalLength}
+      - drop: {path: data.#.a, where: {path: b, exists: false}}
+      - drop: {path: data, where: {path: "x\\.y", in: [true, null, 1.5, "s"]}}
+`
+	f, err := testSchema.Parse("f.yaml", []byte(changesFile+more))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := RenderChanges(f.Changes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := testSchema.Parse("rendered.yaml", out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(g.Changes) != len(f.Changes) {
+		t.Fatalf("%d changes, want %d", len(g.Changes), len(f.Changes))
+	}
+	for i := range f.Changes {
+		if a, b := f.Changes[i].Spec(), g.Changes[i].Spec(); !reflect.DeepEqual(a, b) {
+			t.Errorf("change %d:\n%+v\n%+v", i, a, b)
+		}
+	}
+	if empty, err := RenderChanges(nil); err != nil || string(empty) != "changes: []\n" {
+		t.Errorf("no changes: %q %v", empty, err)
 	}
 }

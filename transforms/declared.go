@@ -96,6 +96,7 @@ var builtinNames = []string{badRunName}
 
 // Declared is a version change built from a Spec.
 type Declared struct {
+	spec              Spec
 	name, description string
 	version           *version.Version
 	routes            routeSet
@@ -115,7 +116,7 @@ func NewDeclared(s Spec) (*Declared, error) {
 	case s.Description == "":
 		return nil, fail(-1, "", "description", -1, errors.New("missing: it is the change's changelog entry"))
 	}
-	d := &Declared{name: s.Name, description: s.Description}
+	d := &Declared{spec: s, name: s.Name, description: s.Description}
 	var err error
 	if d.version, err = version.NewVersion(s.Version); err != nil {
 		return nil, fail(-1, "", "version", -1, fmt.Errorf("%q is not a version, such as 6 or 7.3.0", s.Version))
@@ -232,6 +233,9 @@ func newPredicate(s Predicate) (p predicate, field string, index int, err error)
 func (d *Declared) Name() string              { return d.name }
 func (d *Declared) Version() *version.Version { return d.version }
 func (d *Declared) Description() string       { return d.description }
+
+// Spec is the spec the change was built from.
+func (d *Declared) Spec() Spec { return d.spec }
 
 // Routes lists the change's routes as declared.
 func (d *Declared) Routes() []string { return d.routes.texts() }

@@ -269,6 +269,11 @@ func checkConfig(path string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return failed(err)
 	}
+	changes, err := config.RenderChanges(file.Changes)
+	if err != nil {
+		return failed(err)
+	}
+	out = append(out, changes...)
 	_, err = stdout.Write(out)
 	return failed(err)
 }
