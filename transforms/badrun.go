@@ -78,12 +78,8 @@ func (b *BadRun) Downgrade(in *Input) (Outcome, error) {
 	if in.Status/100 != 2 {
 		return Outcome{}, nil
 	}
-	var e editor
-	var degradeEdits *editor
-	if b.policy == Degrade {
-		degradeEdits = &e
-	}
-	l, shape := readRunBody(in.Body, degradeEdits)
+	l, shape := readRunList(in.Body, b.policy == Degrade)
+	e := l.strip // empty unless the policy is degrade
 	switch shape {
 	case listBody:
 		return b.downgradeList(in, l, &e)

@@ -48,7 +48,7 @@ func (b *BadRun) downgradeList(in *Input, l runList, e *editor) (Outcome, error)
 	window := pageLength(in.Query)
 	src, fromFull := in.Body, false
 	if f := in.Fetched; f != nil && f.Path == fullListPath && f.Status/100 == 2 {
-		if full, shape := readRunBody(f.Body, nil); shape == listBody {
+		if full, shape := readRunList(f.Body, false); shape == listBody {
 			src, fromFull, l = f.Body, true, full
 		}
 	}
@@ -115,6 +115,6 @@ func fetchedRunIsBad(f *Fetched) bool {
 	if f.Status/100 != 2 {
 		return false
 	}
-	l, shape := readRunBody(f.Body, nil)
+	l, shape := readRunList(f.Body, false)
 	return shape == runBody && l.bad[0]
 }

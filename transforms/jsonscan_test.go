@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/tidwall/gjson"
 )
 
 func TestValidJSON(t *testing.T) {
@@ -143,6 +145,32 @@ func BenchmarkValidJSON57KB(b *testing.B) {
 	for b.Loop() {
 		if !validJSON(body) {
 			b.Fatal("invalid")
+		}
+	}
+}
+
+// BenchmarkGJSONFloor57KB is the least a gjson-based list reader would do on
+// the 57 KB run list: validate it, then place each element of "data" (no run
+// read, no edit). It is kept beside BenchmarkValidJSON57KB because the
+// scanner stays only while this floor is below the BadRun change's bar (see
+// BenchmarkBadRunList57KB).
+func BenchmarkGJSONFloor57KB(b *testing.B) {
+	body := benchBody("57KB").body
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if !gjson.ValidBytes(body) {
+			b.Fatal("invalid")
+		}
+		placed := 0
+		gjson.Get(string(body), "data").ForEach(func(_, run gjson.Result) bool {
+			if run.Index > 0 {
+				placed++
+			}
+			return true
+		})
+		if placed != 20 {
+			b.Fatalf("%d runs placed, want 20", placed)
 		}
 	}
 }

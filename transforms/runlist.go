@@ -22,6 +22,10 @@ type runList struct {
 
 	total    span // the value of meta.totalLength, when it is a number
 	hasTotal bool
+
+	// strip, under the degrade policy, removes "ok" and "dataError" from
+	// each bad run.
+	strip editor
 }
 
 // bodyShape is what a 2xx body of a run route turned out to be.
@@ -34,12 +38,12 @@ const (
 )
 
 // readRunList validates body and, when it is a run list or a single run,
-// reads it. Under the degrade policy (degradeEdits set) it also queues the
+// reads it. Under the degrade policy it also queues in runList.strip the
 // removal of "ok" and "dataError" from each bad run.
-func readRunList(body []byte, degradeEdits *editor) (runList, bodyShape) {
-	r := listReader{s: scanner{b: body}, degrade: degradeEdits}
+func readRunList(body []byte, degrade bool) (runList, bodyShape) {
+	r := listReader{s: scanner{b: body}, degrade: degrade}
 	// Sized once: robot-server's runs are rarely under 1 KB, so this covers
-	// a list without regrowing, for about 3% of the body's size.
+	// a list without regrowing, for about 4% of the body's size.
 	hint := len(body)/1024 + 4
 	r.l.items, r.l.bad, r.l.ids = make([]span, 0, hint), make([]bool, 0, hint), make([][]byte, 0, hint)
 	return r.read()
@@ -52,7 +56,7 @@ type listReader struct {
 	l       runList
 	shape   bodyShape
 	run     runState
-	degrade *editor // set under the degrade policy
+	degrade bool
 
 	seenData, seenLinks, seenMeta bool
 }
@@ -116,8 +120,8 @@ func (r *listReader) addRun(start int) (int, bool) {
 	r.l.ids = append(r.l.ids, r.run.id)
 	if r.run.bad {
 		r.l.nBad++
-		if r.degrade != nil {
-			r.degrade.removeItems(r.run.members, r.run.markers)
+		if r.degrade {
+			r.l.strip.removeItems(r.run.members, r.run.markers)
 		}
 	}
 	return end, true
@@ -141,7 +145,7 @@ func (r *listReader) runField(m jsonMember) (int, bool) {
 	case m.is("dataError"):
 		r.run.bad, marker = true, true
 	}
-	if r.degrade != nil {
+	if r.degrade {
 		r.run.members = append(r.run.members, span{m.start, end})
 		r.run.markers = append(r.run.markers, marker)
 	}

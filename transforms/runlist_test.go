@@ -50,7 +50,7 @@ func TestRunJudgedAloneAndListed(t *testing.T) {
 				{`{"data": [` + tc.run + `]}`, listBody},
 				{`{"data": ` + tc.run + `}`, runBody},
 			} {
-				l, shape := readRunList([]byte(b.body), nil)
+				l, shape := readRunList([]byte(b.body), false)
 				if shape != b.shape || len(l.items) != 1 {
 					t.Fatalf("%s: shape %d with %d items, want %d with 1", b.body, shape, len(l.items), b.shape)
 				}
@@ -97,7 +97,7 @@ func TestReadRunListShape(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.body, func(t *testing.T) {
-			l, shape := readRunList([]byte(tt.body), nil)
+			l, shape := readRunList([]byte(tt.body), false)
 			if shape != tt.shape {
 				t.Fatalf("shape %d, want %d", shape, tt.shape)
 			}
@@ -130,7 +130,7 @@ func TestReadRunListLinks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.links, func(t *testing.T) {
 			body := `{"data": [], "links": ` + tt.links + `}`
-			l, shape := readRunList([]byte(body), nil)
+			l, shape := readRunList([]byte(body), false)
 			if shape != listBody {
 				t.Fatalf("shape %d", shape)
 			}
@@ -170,7 +170,7 @@ func TestReadRunListMeta(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.meta, func(t *testing.T) {
 			body := `{"data": [], "meta": ` + tt.meta + `}`
-			l, shape := readRunList([]byte(body), nil)
+			l, shape := readRunList([]byte(body), false)
 			if shape != listBody {
 				t.Fatalf("shape %d", shape)
 			}
@@ -197,11 +197,11 @@ func TestReadRunListDegradeEdits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.body, func(t *testing.T) {
-			var e editor
-			if _, shape := readRunList([]byte(tt.body), &e); shape == notRunBody {
+			l, shape := readRunList([]byte(tt.body), true)
+			if shape == notRunBody {
 				t.Fatal("not a run body")
 			}
-			if got := string(read(t, e.body([]byte(tt.body)))); got != tt.want {
+			if got := string(read(t, l.strip.body([]byte(tt.body)))); got != tt.want {
 				t.Errorf("got  %s\nwant %s", got, tt.want)
 			}
 		})
@@ -332,4 +332,26 @@ func FuzzBadRunAloneAndListed(f *testing.F) {
 			t.Fatalf("the change says bad=%t, the oracle %t, for %s", hidden, rr.bad, run)
 		}
 	})
+}
+
+// TestRunListState covers how the change looks up the current run.
+func TestRunListState(t *testing.T) {
+	l, shape := readRunList([]byte(`{"data": [{"id": "a"}, {"id": "b", "ok": false}, {"ok": false}, {"id": "a", "ok": false}]}`), false)
+	if shape != listBody {
+		t.Fatalf("shape %d", shape)
+	}
+	tests := []struct {
+		id         string
+		found, bad bool
+	}{
+		{"a", true, false}, // the first run with the id counts
+		{"b", true, true},
+		{"c", false, false},
+		{"", false, false}, // no id names no run, not even one without an id
+	}
+	for _, tt := range tests {
+		if found, bad := l.state([]byte(tt.id)); found != tt.found || bad != tt.bad {
+			t.Errorf("state(%q) = %t, %t; want %t, %t", tt.id, found, bad, tt.found, tt.bad)
+		}
+	}
 }
