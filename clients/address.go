@@ -78,13 +78,16 @@ func (n Nets) Contains(a Addr) bool {
 // so the right-most entry that is not a trusted proxy is the first one that
 // no trusted party vouches for, and is the client. Entries to its left may
 // have been written by the client itself and are ignored. When every entry
-// is trusted, the left-most is the client; when there is none, the peer is.
-// An entry that is not an address stops the walk with the client unknown.
+// is trusted, the left-most (the first hop) is the client. A trusted peer
+// that forwards no entry leaves the client unknown: a trusted proxy is
+// never taken for the client itself, so a local process talking to the
+// proxy directly does not pass for a client that nginx forwarded from
+// loopback. An entry that is not an address also leaves the client unknown.
 func ClientAddr(peer Addr, xff []string, trusted Nets) Addr {
 	if !trusted.Contains(peer) {
 		return peer
 	}
-	client := peer
+	var client Addr
 	for i := len(xff) - 1; i >= 0; i-- {
 		line := xff[i]
 		for line != "" {

@@ -76,11 +76,16 @@ func TestMatch(t *testing.T) {
 		{"nested comment", Request{UserAgent: "Mozilla/5.0 (a (b) c) Opentrons/7.3.1", Peer: lab}, "app-knows-badrun"},
 		{"first token counts", Request{UserAgent: "Opentrons/7.0.0 Opentrons/8.1.0", Peer: lab}, ""},
 		{"control character", Request{UserAgent: "Opentrons/8.1.0\x00", Peer: lab}, ""},
-		// The touchscreen talks to robot-server on the robot itself: its
-		// requests come from loopback, directly or through nginx.
-		{"touchscreen direct", Request{Peer: tcp("127.0.0.1")}, "touchscreen"},
-		{"touchscreen v6 direct", Request{Peer: tcp("::1")}, "touchscreen"},
+		// The touchscreen talks to robot-server on the robot itself,
+		// through nginx, which forwards its loopback address.
 		{"touchscreen through nginx on the socket", Request{Peer: Addr{Unix: true}, XForwardedFor: []string{"127.0.0.1"}}, "touchscreen"},
+		{"touchscreen through nginx on loopback", Request{Peer: tcp("127.0.0.1"), XForwardedFor: []string{"127.0.0.1"}}, "touchscreen"},
+		// A trusted proxy is not the client: talking to the proxy directly
+		// from loopback does not pass for the touchscreen.
+		{"direct from trusted loopback", Request{Peer: tcp("127.0.0.1")}, ""},
+		{"direct from trusted loopback, App 7.2.2", Request{UserAgent: app722, Peer: tcp("127.0.0.1")}, ""},
+		// ::1 is not among these trusted proxies: it is the client.
+		{"direct from untrusted ::1", Request{Peer: tcp("::1")}, "touchscreen"},
 		{"lab client through nginx", Request{Peer: Addr{Unix: true}, XForwardedFor: []string{"192.168.1.20"}}, ""},
 		{"lab client claiming loopback", Request{Peer: Addr{Unix: true}, XForwardedFor: []string{"127.0.0.1, 192.168.1.20"}}, ""},
 		{"untrusted peer's header ignored", Request{Peer: lab, XForwardedFor: []string{"127.0.0.1"}}, ""},
@@ -155,8 +160,8 @@ func TestClientAddr(t *testing.T) {
 		want string
 	}{
 		{"untrusted peer", tcp("192.0.2.1"), []string{"10.0.0.1"}, "192.0.2.1"},
-		{"trusted peer without header", tcp("127.0.0.1"), nil, "127.0.0.1"},
-		{"socket without header", Addr{Unix: true}, nil, "unix"},
+		{"trusted peer without header", tcp("127.0.0.1"), nil, "unknown"},
+		{"socket without header", Addr{Unix: true}, nil, "unknown"},
 		{"right-most untrusted", Addr{Unix: true}, []string{"203.0.113.9, 192.0.2.1, 10.0.0.2"}, "192.0.2.1"},
 		{"across header lines", Addr{Unix: true}, []string{"203.0.113.9", "192.0.2.1", "10.0.0.2, 127.0.0.1"}, "192.0.2.1"},
 		{"all trusted: the left-most", Addr{Unix: true}, []string{"10.0.0.3, 10.0.0.2"}, "10.0.0.3"},
@@ -170,6 +175,9 @@ func TestClientAddr(t *testing.T) {
 				t.Errorf("ClientAddr = %s, want %s", got, tc.want)
 			}
 		})
+	}
+	if got := ClientAddr(Addr{Unix: true}, []string{"127.0.0.1"}, *mustNets(t, "127.0.0.0/8")).String(); got != "unix" {
+		t.Errorf("an untrusted socket peer is %s, want unix", got)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hashicorp/go-version"
 
+	"otcompat/clients"
 	"otcompat/fixtures"
 	"otcompat/negotiate"
 	"otcompat/proxy"
@@ -34,6 +35,12 @@ var externalRef = regexp.MustCompile(`(?i)<(script|img|link|iframe|object|embed|
 // returns the proxy's and the upstream's URLs.
 func startProxy(t *testing.T, h http.Handler) (string, string) {
 	t.Helper()
+	return startProxyWithRules(t, h, nil)
+}
+
+// startProxyWithRules is startProxy with client rules.
+func startProxyWithRules(t *testing.T, h http.Handler, rules *clients.Rules) (string, string) {
+	t.Helper()
 	up := httptest.NewServer(h)
 	t.Cleanup(up.Close)
 	u, err := proxy.ParseUpstream(up.URL)
@@ -41,7 +48,7 @@ func startProxy(t *testing.T, h http.Handler) (string, string) {
 		t.Fatal(err)
 	}
 	chain := transforms.NewChain(transforms.NewBadRun(version.Must(version.NewVersion("5")), transforms.Hide))
-	p := proxy.New(proxy.Config{Upstream: u, Chain: chain, Logger: slog.New(slog.DiscardHandler),
+	p := proxy.New(proxy.Config{Upstream: u, Chain: chain, Clients: rules, Logger: slog.New(slog.DiscardHandler),
 		Negotiator: negotiate.NewNegotiator(negotiate.UpstreamNewest, chain.Newest())})
 	t.Cleanup(p.Close)
 	srv := httptest.NewServer(p.Handler())

@@ -14,7 +14,7 @@ import (
 
 // diff compares two answers; labels name them in the unified diff.
 func diff(kind string, from, to Answer, fromLabel, toLabel string) Diff {
-	d := Diff{Kind: kind, From: from.Version, To: to.Version, FromStatus: from.Status, ToStatus: to.Status}
+	d := Diff{Kind: kind, From: from.Label(), To: to.Label(), FromStatus: from.Status, ToStatus: to.Status}
 	d.Differ = from.Status != to.Status || !bytes.Equal(from.body, to.body)
 	if !d.Differ {
 		return d

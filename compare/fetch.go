@@ -29,8 +29,9 @@ func (e *ConnError) Error() string {
 
 func (e *ConnError) Unwrap() error { return e.Err }
 
-// fetch asks src for path at version and reads the whole answer.
-func fetch(ctx context.Context, src Source, method, path, version string, extra http.Header, explain bool) (Answer, error) {
+// fetch asks src for path as col and reads the whole answer.
+func fetch(ctx context.Context, src Source, method, path string, col column, extra http.Header, explain bool) (Answer, error) {
+	version := col.version
 	req, err := http.NewRequestWithContext(ctx, method, src.URL+path, nil)
 	if err != nil {
 		return Answer{}, &ConnError{src.Name, method, path, err}
@@ -43,6 +44,10 @@ func fetch(ctx context.Context, src Source, method, path, version string, extra 
 		req.Header[name] = append([]string(nil), vs...)
 	}
 	req.Header.Set("Opentrons-Version", version)
+	if col.setUA {
+		// An empty value makes net/http send no User-Agent at all.
+		req.Header.Set("User-Agent", col.userAgent)
+	}
 	if explain {
 		req.Header.Set("Otcompat-Explain", "1")
 	}
@@ -56,15 +61,21 @@ func fetch(ctx context.Context, src Source, method, path, version string, extra 
 		return Answer{}, &ConnError{src.Name, method, path, fmt.Errorf("reading the body: %w", err)}
 	}
 	sum := sha256.Sum256(body)
-	return Answer{
+	a := Answer{
 		Version:       version,
+		Client:        col.client,
 		Status:        resp.StatusCode,
 		ServedVersion: resp.Header.Get("Opentrons-Version"),
 		ExplainServed: resp.Header.Get("Otcompat-Served-Version"),
 		Applied:       resp.Header.Get("Otcompat-Applied"),
+		Rule:          resp.Header.Get("Otcompat-Client-Rule"),
 		ContentType:   resp.Header.Get("Content-Type"),
 		Size:          len(body),
 		SHA256:        hex.EncodeToString(sum[:]),
 		body:          body,
-	}, nil
+	}
+	if col.setUA {
+		a.UserAgent = col.userAgent
+	}
+	return a, nil
 }

@@ -69,6 +69,14 @@ func WriteHTML(w io.Writer, r *Report) error {
 	return page.Execute(w, p)
 }
 
+// htmlLabel names an answer's column: "version 3", or "App-8.1.0 (version 3)".
+func htmlLabel(a Answer) string {
+	if a.Client != "" {
+		return a.Client + " (version " + a.Version + ")"
+	}
+	return "version " + a.Version
+}
+
 func newHTMLPath(pr *PathReport) htmlPath {
 	hp := htmlPath{PathReport: pr, Upstream: len(pr.Upstream) > 0}
 	var lists [][]string
@@ -81,10 +89,10 @@ func newHTMLPath(pr *PathReport) htmlPath {
 		if i > 0 {
 			prev = &pr.Answers[i-1]
 		}
-		hp.Columns = append(hp.Columns, newColumn("version "+a.Version, false, a, prev))
+		hp.Columns = append(hp.Columns, newColumn(htmlLabel(a), false, a, prev))
 		if hp.Upstream {
 			u := pr.Upstream[i]
-			hp.Columns = append(hp.Columns, newColumn("upstream, version "+u.Version, true, u, &pr.Answers[i]))
+			hp.Columns = append(hp.Columns, newColumn("upstream, "+htmlLabel(u), true, u, &pr.Answers[i]))
 		}
 	}
 	for _, id := range order {

@@ -30,8 +30,19 @@ type Options struct {
 	// Header is sent with every request, besides Opentrons-Version and
 	// Otcompat-Explain.
 	Header http.Header
+	// UserAgent, if set, is the User-Agent of the Versions' requests.
+	UserAgent string
+	// Clients are asked besides the Versions, each a column of its own.
+	Clients []Client
 	// FailOnDiff, if set, names two versions whose answers must not differ.
 	FailOnDiff []string
+}
+
+// Client is a client compare acts as: its requests carry its User-Agent
+// (none when empty) and Opentrons-Version, so the target's client rules
+// see what they would see from it.
+type Client struct {
+	Name, UserAgent, Version string
 }
 
 // Defaults of the command line.
@@ -157,10 +168,36 @@ func (o *Options) check() error {
 			return err
 		}
 	}
-	if o.FailOnDiff != nil {
-		if _, err := ParsePair(strings.Join(o.FailOnDiff, ","), o.Versions); err != nil {
+	seen := slices.Clone(o.Versions)
+	for _, c := range o.Clients {
+		if err := CheckClient(c); err != nil {
 			return err
 		}
+		if slices.Contains(seen, c.Name) {
+			return fmt.Errorf("client %q: the name is already a version or another client's", c.Name)
+		}
+		seen = append(seen, c.Name)
+	}
+	if o.FailOnDiff != nil {
+		if _, err := ParsePair(strings.Join(o.FailOnDiff, ","), seen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckClient accepts a client with a name (no comma or blank, so that
+// --fail-on-diff can name it), a version as --versions takes them, and a
+// User-Agent that can go in a header.
+func CheckClient(c Client) error {
+	if c.Name == "" || strings.ContainsAny(c.Name, ", \t\r\n") {
+		return fmt.Errorf("client name %q: want a name without commas or blanks, such as app-8.1.0", c.Name)
+	}
+	if !validVersion(c.Version) {
+		return fmt.Errorf("client %q: version %q: want an integer or *, as the Opentrons App's 3", c.Name, c.Version)
+	}
+	if strings.ContainsAny(c.UserAgent, "\r\n\x00") {
+		return fmt.Errorf("client %q: the User-Agent has a line break or NUL", c.Name)
 	}
 	return nil
 }

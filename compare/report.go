@@ -22,6 +22,7 @@ type Report struct {
 
 // VersionSummary is what one version sees of the runs, over all paths.
 type VersionSummary struct {
+	// Version is the version asked, or a client's name.
 	Version string `json:"version"`
 	// SeenRunIDs are the run ids in this version's answers, in first-seen order.
 	SeenRunIDs []string `json:"seenRunIds"`
@@ -55,8 +56,13 @@ type PathReport struct {
 
 // Answer is one response.
 type Answer struct {
+	// Version is the Opentrons-Version sent.
 	Version string `json:"version"`
-	Status  int    `json:"status"`
+	// Client names the --clients entry asked as, UserAgent the User-Agent
+	// sent when compare set one.
+	Client    string `json:"client,omitempty"`
+	UserAgent string `json:"userAgent,omitempty"`
+	Status    int    `json:"status"`
 	// ServedVersion is the Opentrons-Version response header ("" when absent:
 	// robot-server sends none on run routes).
 	ServedVersion string `json:"servedVersion,omitempty"`
@@ -65,9 +71,12 @@ type Answer struct {
 	// robot-server.
 	ExplainServed string `json:"explainServedVersion,omitempty"`
 	Applied       string `json:"applied,omitempty"`
-	ContentType   string `json:"contentType,omitempty"`
-	Size          int    `json:"size"`
-	SHA256        string `json:"sha256"`
+	// Rule is otcompat's Otcompat-Client-Rule: the client rule that chose
+	// the served version, or "none".
+	Rule        string `json:"rule,omitempty"`
+	ContentType string `json:"contentType,omitempty"`
+	Size        int    `json:"size"`
+	SHA256      string `json:"sha256"`
 	// Runs are the runs of a run list or single run, in order.
 	Runs []RunMark `json:"runs,omitempty"`
 	// HiddenRunIDs are runs other versions see at this path that this
@@ -77,6 +86,14 @@ type Answer struct {
 	HiddenFromUpstreamRunIDs []string `json:"hiddenFromUpstreamRunIds,omitempty"`
 
 	body []byte
+}
+
+// Label names a's column: the client's name, or the version asked.
+func (a Answer) Label() string {
+	if a.Client != "" {
+		return a.Client
+	}
+	return a.Version
 }
 
 // RunMark is one run of an answer, marked good or bad.

@@ -15,16 +15,17 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Direct != nil {
 		r.Direct = o.Direct.Name
 	}
+	cols := columns(o)
 	for _, path := range o.Paths {
 		pr := PathReport{Path: path, Kind: kindOf(path)}
-		for _, v := range o.Versions {
-			a, err := fetch(ctx, o.Target, o.Method, path, v, o.Header, true)
+		for _, col := range cols {
+			a, err := fetch(ctx, o.Target, o.Method, path, col, o.Header, true)
 			if err != nil {
 				return nil, err
 			}
 			pr.Answers = append(pr.Answers, a)
 			if o.Direct != nil {
-				u, err := fetch(ctx, *o.Direct, o.Method, path, v, o.Header, false)
+				u, err := fetch(ctx, *o.Direct, o.Method, path, col, o.Header, false)
 				if err != nil {
 					return nil, err
 				}
@@ -35,9 +36,39 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		pr.diffs(o.FailOnDiff)
 		r.Paths = append(r.Paths, pr)
 	}
-	r.summarise(o.Versions)
+	labels := make([]string, len(cols))
+	for i, c := range cols {
+		labels[i] = c.label()
+	}
+	r.summarise(labels)
 	r.judge(o.FailOnDiff)
 	return r, nil
+}
+
+// column is one way of asking: a version, or a client.
+type column struct {
+	version, client string
+	userAgent       string
+	setUA           bool // false: net/http's own User-Agent
+}
+
+func (c column) label() string {
+	if c.client != "" {
+		return c.client
+	}
+	return c.version
+}
+
+// columns are the versions, then the clients, in the order given.
+func columns(o Options) []column {
+	var cols []column
+	for _, v := range o.Versions {
+		cols = append(cols, column{version: v, userAgent: o.UserAgent, setUA: o.UserAgent != ""})
+	}
+	for _, c := range o.Clients {
+		cols = append(cols, column{version: c.Version, client: c.Name, userAgent: c.UserAgent, setUA: true})
+	}
+	return cols
 }
 
 // readRuns names the runs of each answer and what each does not see.
@@ -79,16 +110,16 @@ func (pr *PathReport) diffs(pair []string) {
 	pr.Diffs = []Diff{}
 	for _, p := range pairs {
 		a, b := pr.Answers[p[0]], pr.Answers[p[1]]
-		pr.Diffs = append(pr.Diffs, diff(DiffVersions, a, b, a.Version, b.Version))
+		pr.Diffs = append(pr.Diffs, diff(DiffVersions, a, b, a.Label(), b.Label()))
 	}
 	for i, u := range pr.Upstream {
 		a := pr.Answers[i]
-		pr.Diffs = append(pr.Diffs, diff(DiffUpstream, u, a, "upstream@"+u.Version, "target@"+a.Version))
+		pr.Diffs = append(pr.Diffs, diff(DiffUpstream, u, a, "upstream@"+u.Label(), "target@"+a.Label()))
 	}
 }
 
 func (pr *PathReport) index(version string) int {
-	return slices.IndexFunc(pr.Answers, func(a Answer) bool { return a.Version == version })
+	return slices.IndexFunc(pr.Answers, func(a Answer) bool { return a.Label() == version })
 }
 
 // summarise gathers each version's runs over all paths.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -67,11 +68,21 @@ func (t *textWriter) table(indent string, rows [][]cell) {
 func WriteText(w io.Writer, r *Report, color bool) error {
 	t := &textWriter{w: bufio.NewWriter(w), color: color}
 	t.printf("%s %s", t.paint(bold, "otcompat compare:"), r.Method)
-	var vs []string
-	for _, v := range r.Versions {
-		vs = append(vs, v.Version)
+	var vs, clients []string
+	if len(r.Paths) > 0 {
+		for _, a := range r.Paths[0].Answers {
+			if a.Client != "" {
+				clients = append(clients, fmt.Sprintf("%s (version %s)", a.Client, a.Version))
+			} else {
+				vs = append(vs, a.Version)
+			}
+		}
 	}
-	t.printf(" at versions %s, target %s", strings.Join(vs, ", "), r.Target)
+	t.printf(" at versions %s", strings.Join(vs, ", "))
+	if clients != nil {
+		t.printf(", as clients %s", strings.Join(clients, ", "))
+	}
+	t.printf(", target %s", r.Target)
 	if r.Direct != "" {
 		t.printf(", upstream %s", r.Direct)
 	}
@@ -86,8 +97,13 @@ func WriteText(w io.Writer, r *Report, color bool) error {
 
 func (t *textWriter) path(method string, pr PathReport) {
 	t.printf("\n%s\n", t.paint(bold, method+" "+pr.Path))
-	rows := [][]cell{{{"version", bold}, {"status", bold}, {"Opentrons-Version", bold}, {"served", bold},
-		{"applied", bold}, {"content-type", bold}, {"bytes", bold}, {"runs", bold}}}
+	// The rule column is there when the target names client rules.
+	withRule := slices.ContainsFunc(pr.Answers, func(a Answer) bool { return a.Rule != "" })
+	head := []cell{{"version", bold}, {"status", bold}, {"Opentrons-Version", bold}, {"served", bold}}
+	if withRule {
+		head = append(head, cell{"rule", bold})
+	}
+	rows := [][]cell{append(head, cell{"applied", bold}, cell{"content-type", bold}, cell{"bytes", bold}, cell{"runs", bold})}
 	add := func(label string, a Answer) {
 		runs := "-"
 		if pr.Kind != KindOther {
@@ -97,14 +113,18 @@ func (t *textWriter) path(method string, pr PathReport) {
 		if a.Status >= 400 {
 			status.style = red
 		}
-		rows = append(rows, []cell{{label, ""}, status, {dash(a.ServedVersion), ""}, {dash(a.ExplainServed), ""},
-			{dash(a.Applied), ""}, {dash(a.ContentType), ""}, {fmt.Sprint(a.Size), ""}, {runs, ""}})
+		row := []cell{{label, ""}, status, {dash(a.ServedVersion), ""}, {dash(a.ExplainServed), ""}}
+		if withRule {
+			row = append(row, cell{dash(a.Rule), ""})
+		}
+		rows = append(rows, append(row, cell{dash(a.Applied), ""}, cell{dash(a.ContentType), ""},
+			cell{fmt.Sprint(a.Size), ""}, cell{runs, ""}))
 	}
 	for _, a := range pr.Answers {
-		add(a.Version, a)
+		add(a.Label(), a)
 	}
 	for _, u := range pr.Upstream {
-		add("upstream@"+u.Version, u)
+		add("upstream@"+u.Label(), u)
 	}
 	t.table("  ", rows)
 	if pr.Kind != KindOther {
@@ -127,9 +147,9 @@ func (t *textWriter) runMatrix(pr PathReport) {
 	}
 	head := []cell{{"run", bold}}
 	for i, a := range answers {
-		label := a.Version
+		label := a.Label()
 		if i >= len(pr.Answers) {
-			label = "upstream@" + a.Version
+			label = "upstream@" + a.Label()
 		}
 		head = append(head, cell{label, bold})
 	}

@@ -97,12 +97,7 @@ func (s *Schema) Parse(path string, data []byte) (*File, error) {
 		Clients: &clients.Rules{Trusted: clients.DefaultTrusted}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		var le *yaml.LoadError
-		if errors.As(err, &le) {
-			d.errs = append(d.errs, &Error{Pos{path, max(le.Mark.Line, 1), max(le.Mark.Column, 1)}, "not valid YAML: " + le.Message})
-		} else {
-			d.errs = append(d.errs, &Error{Pos{path, 1, 1}, "not valid YAML: " + err.Error()})
-		}
+		d.yamlError(err)
 		return nil, d.errs
 	}
 	if len(doc.Content) > 0 { // an empty file (or only comments) sets nothing
@@ -142,6 +137,16 @@ func (s *Schema) keys() []string {
 type decoder struct {
 	file string
 	errs Errors
+}
+
+// yamlError reports a file that is not YAML at all, where the parser stopped.
+func (d *decoder) yamlError(err error) {
+	var le *yaml.LoadError
+	if errors.As(err, &le) {
+		d.errs = append(d.errs, &Error{Pos{d.file, max(le.Mark.Line, 1), max(le.Mark.Column, 1)}, "not valid YAML: " + le.Message})
+		return
+	}
+	d.errs = append(d.errs, &Error{Pos{d.file, 1, 1}, "not valid YAML: " + err.Error()})
 }
 
 func (d *decoder) pos(n *yaml.Node) Pos { return Pos{d.file, n.Line, n.Column} }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"otcompat/compare"
+	"otcompat/config"
 	"otcompat/fixtures/cassette"
 	"otcompat/negotiate"
 	"otcompat/proxy"
@@ -27,6 +29,7 @@ type compareFlags struct {
 	versions, method         string
 	format, output           string
 	failOnDiff               string
+	userAgent, clients       string
 	timeout                  time.Duration
 	proxy                    proxyOptions // the chain, for --cassette
 }
@@ -42,7 +45,11 @@ status, served version, content type and size, the run ids of run lists and
 runs (good or BAD, and which runs each version does not see), and the
 differences between consecutive versions as RFC 6902 JSON patches and unified
 diffs. With --direct it also asks the upstream itself, to show what the proxy
-changed. With --cassette it needs no network: an otcompat proxy runs in
+changed. --user-agent sets the User-Agent of those requests; --clients FILE
+adds a column per client it lists ({name, userAgent, version}), asked with
+that client's User-Agent and version, to show what a proxy's client rules
+give each ("what does App 7.2.2 see, and App 8.1.0?"). With --cassette it
+needs no network: an otcompat proxy runs in
 process in front of a replay of the recording, which is also the upstream.
 
 It only sends GET or HEAD: comparing never changes a robot's state.
@@ -56,12 +63,14 @@ Exit status: 0 done; 1 --fail-on-diff versions answered differently;
 	fs.StringArrayVar(&f.paths, "path", compare.DefaultPaths, "path with query to ask, repeatable")
 	fs.StringVar(&f.versions, "versions", strings.Join(compare.DefaultVersions, ","), "comma-separated Opentrons-Version values to ask at")
 	fs.StringArrayVar(&f.headers, "header", nil, "extra request header 'Name: value', repeatable")
+	fs.StringVar(&f.userAgent, "user-agent", "", "User-Agent of the --versions requests (default Go's), to see what a proxy's client rules make of it")
+	fs.StringVar(&f.clients, "clients", "", "YAML file listing clients to ask as, each a column beside the versions: [{name, userAgent, version}, ...]")
 	fs.StringVar(&f.direct, "direct", "", "the upstream itself, asked the same requests to show what the target changed")
 	fs.StringVar(&f.cassette, "cassette", "", "read a recording (from otcompat record) instead of the network; replaces --target and --direct")
 	fs.StringVar(&f.method, "method", http.MethodGet, "GET or HEAD (nothing that changes state)")
 	fs.StringVar(&f.format, "format", "text", "report format: text, json or html")
 	fs.StringVarP(&f.output, "output", "o", "", "file to write the report to (default stdout)")
-	fs.StringVar(&f.failOnDiff, "fail-on-diff", "", "versions A,B: exit 1 when they answer any path differently")
+	fs.StringVar(&f.failOnDiff, "fail-on-diff", "", "versions (or --clients names) A,B: exit 1 when they answer any path differently")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "longest wait for each answer")
 	fs.StringVar(&f.proxy.badrunVersion, "badrun-version", "5", "with --cassette: the proxy's --badrun-version")
 	fs.StringVar(&f.proxy.badrunPolicy, "badrun-policy", "hide", "with --cassette: the proxy's --badrun-policy")
@@ -97,10 +106,33 @@ func (f *compareFlags) options() (compare.Options, error) {
 		if err != nil {
 			return o, fmt.Errorf("--header: %v", err)
 		}
+		if name == "User-Agent" {
+			return o, errors.New("--header: User-Agent: use --user-agent, or --clients")
+		}
 		o.Header.Add(name, value)
 	}
+	if strings.ContainsAny(f.userAgent, "\r\n\x00") {
+		return o, errors.New("--user-agent: the value has a line break or NUL")
+	}
+	o.UserAgent = f.userAgent
+	labels := slices.Clone(o.Versions)
+	if f.clients != "" {
+		cs, err := config.LoadQAClients(f.clients, func(c config.QAClient) error {
+			if slices.Contains(o.Versions, c.Name) {
+				return fmt.Errorf("client name %q is one of --versions", c.Name)
+			}
+			return compare.CheckClient(compare.Client{Name: c.Name, UserAgent: c.UserAgent, Version: c.Version})
+		})
+		if err != nil {
+			return o, fmt.Errorf("--clients: %v", err)
+		}
+		for _, c := range cs {
+			o.Clients = append(o.Clients, compare.Client{Name: c.Name, UserAgent: c.UserAgent, Version: c.Version})
+			labels = append(labels, c.Name)
+		}
+	}
 	if f.failOnDiff != "" {
-		if o.FailOnDiff, err = compare.ParsePair(f.failOnDiff, o.Versions); err != nil {
+		if o.FailOnDiff, err = compare.ParsePair(f.failOnDiff, labels); err != nil {
 			return o, fmt.Errorf("--fail-on-diff: %v", err)
 		}
 	}
