@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/hashicorp/go-version"
@@ -140,64 +141,71 @@ func parseServe(s string) (clients.Serve, bool) {
 
 func (d *decoder) userAgent(n *yaml.Node) *clients.UserAgent {
 	ua := &clients.UserAgent{}
-	var hasProduct, hasVersion bool
-	d.mapping(n, "userAgent", func(key string, k, v *yaml.Node) {
-		switch key {
-		case "product":
-			hasProduct = true
-			if s, ok := d.scalar(v, "product"); ok {
-				ua.Product = s
-				if !httpguts.ValidHeaderFieldName(s) {
-					d.errorf(v, "product %q: a product name is a token (letters, digits and !#$%%&'*+-.^_`|~)", s)
-				}
+	d.pair(n, "userAgent",
+		pairField{"product", &ua.Product, func(s string) string {
+			if !httpguts.ValidHeaderFieldName(s) {
+				return fmt.Sprintf("product %q: a product name is a token (letters, digits and !#$%%&'*+-.^_`|~)", s)
 			}
-		case "version":
-			hasVersion = true
-			if s, ok := d.scalar(v, "version"); ok {
-				ua.Version = s
-				c, err := version.NewConstraint(s)
-				if err != nil {
-					d.errorf(v, "version %q: not a version constraint (such as \">= 7.3.0\" or \">= 6, < 8\")", s)
-				}
-				ua.Constraints = c
+			return ""
+		}},
+		pairField{"version", &ua.Version, func(s string) string {
+			c, err := version.NewConstraint(s)
+			if err != nil {
+				return fmt.Sprintf("version %q: not a version constraint (such as \">= 7.3.0\" or \">= 6, < 8\")", s)
 			}
-		default:
-			d.errorf(k, "unknown key %q in userAgent; allowed: product, version", key)
-		}
-	})
-	if n.Kind == yaml.MappingNode && (!hasProduct || !hasVersion) {
-		d.errorf(n, "userAgent: needs product and version")
-	}
+			ua.Constraints = c
+			return ""
+		}})
 	return ua
 }
 
 func (d *decoder) header(n *yaml.Node) *clients.Header {
 	h := &clients.Header{}
-	var hasName, hasValue bool
-	d.mapping(n, "header", func(key string, k, v *yaml.Node) {
-		switch key {
-		case "name":
-			hasName = true
-			if s, ok := d.scalar(v, "name"); ok {
-				h.Name = s
-				if !httpguts.ValidHeaderFieldName(s) {
-					d.errorf(v, "header name %q: not a header name", s)
-				}
+	d.pair(n, "header",
+		pairField{"name", &h.Name, func(s string) string {
+			if !httpguts.ValidHeaderFieldName(s) {
+				return fmt.Sprintf("header name %q: not a header name", s)
 			}
-		case "value":
-			hasValue = true
-			if s, ok := d.scalar(v, "value"); ok {
-				h.Value = s
-				if !httpguts.ValidHeaderFieldValue(s) {
-					d.errorf(v, "header value %q: not a header value", s)
-				}
+			return ""
+		}},
+		pairField{"value", &h.Value, func(s string) string {
+			if !httpguts.ValidHeaderFieldValue(s) {
+				return fmt.Sprintf("header value %q: not a header value", s)
 			}
-		default:
-			d.errorf(k, "unknown key %q in header; allowed: name, value", key)
-		}
-	})
-	if n.Kind == yaml.MappingNode && (!hasName || !hasValue) {
-		d.errorf(n, "header: needs name and value")
-	}
+			return ""
+		}})
 	return h
+}
+
+// pairField is one key of a mapping of two required keys: where its value
+// goes, and what is wrong with a value ("" for nothing).
+type pairField struct {
+	key   string
+	value *string
+	bad   func(string) string
+}
+
+// pair decodes a mapping that needs both of its keys, a and b.
+func (d *decoder) pair(n *yaml.Node, what string, a, b pairField) {
+	fields := [2]pairField{a, b}
+	var seen [2]bool
+	d.mapping(n, what, func(key string, k, v *yaml.Node) {
+		for i, f := range fields {
+			if key != f.key {
+				continue
+			}
+			seen[i] = true
+			if s, ok := d.scalar(v, key); ok {
+				*f.value = s
+				if msg := f.bad(s); msg != "" {
+					d.errorf(v, "%s", msg)
+				}
+			}
+			return
+		}
+		d.errorf(k, "unknown key %q in %s; allowed: %s, %s", key, what, a.key, b.key)
+	})
+	if n.Kind == yaml.MappingNode && !(seen[0] && seen[1]) {
+		d.errorf(n, "%s: needs %s and %s", what, a.key, b.key)
+	}
 }

@@ -28,15 +28,15 @@ var testSchema = &Schema{Settings: map[string]func(string) error{
 	},
 }}
 
-const issueFile = `trustedProxies: [unix, 127.0.0.1/32]   # peers whose X-Forwarded-For is believed
-clients:
-  - name: app-knows-badrun
-    userAgent: {product: Opentrons, version: ">= 7.3.0"}
-    serve: newest
-  - name: touchscreen
-    remote: [127.0.0.1/32, "::1/128"]
-    serve: newest
-`
+// issueFile is the configuration of the issue that asked for client rules:
+// the App from 7.3.0 on and the touchscreen see the newest version.
+var issueFile = func() string {
+	b, err := os.ReadFile("../testdata/config/issue-rules.yaml")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 func TestParseIssueFile(t *testing.T) {
 	f, err := testSchema.Parse("otcompat.yaml", []byte("listen: unix:/run/otcompat.sock\nbadrun-version: 5\n"+issueFile))

@@ -22,15 +22,14 @@ const (
 
 // issueRules is the configuration of the issue: the App from 7.3.0 on and
 // the touchscreen see the newest version.
-const issueRules = `trustedProxies: [unix, 127.0.0.1/32]
-clients:
-  - name: app-knows-badrun
-    userAgent: {product: Opentrons, version: ">= 7.3.0"}
-    serve: newest
-  - name: touchscreen
-    remote: [127.0.0.1/32, "::1/128"]
-    serve: newest
-`
+func issueRules(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../testdata/config/issue-rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
 
 func writeConfig(t *testing.T, path, text string) {
 	t.Helper()
@@ -75,17 +74,28 @@ func (u *recordedUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	u.h.ServeHTTP(w, r)
 }
 
+// startWithConfig writes text to a configuration file and starts otcompat
+// serve in front of the recorded robot-server, with the flags or
+// environment that with sets to name the file.
+func startWithConfig(t *testing.T, text string, with func(pc *proxyConfig, cfg string)) (*recordedUpstream, *proc, string) {
+	t.Helper()
+	up := newRecordedUpstream(t)
+	cfg := filepath.Join(t.TempDir(), "otcompat.yaml")
+	writeConfig(t, cfg, text)
+	pc := proxyConfig{upstream: startUpstream(t, up, false).flag}
+	with(&pc, cfg)
+	return up, startProxyWith(t, pc), cfg
+}
+
 // TestClientRulesRecorded: with the issue's two rules, in front of the real
 // robot-server's recorded answers, App 8.1.0 gets the upstream's bytes and
 // App 7.2.2 and a client without a User-Agent get exactly what robot-server
 // answered once its BadRuns were deleted.
 func TestClientRulesRecorded(t *testing.T) {
 	t.Parallel()
-	up := newRecordedUpstream(t)
-	cfg := filepath.Join(t.TempDir(), "otcompat.yaml")
-	writeConfig(t, cfg, issueRules)
-	upstream := startUpstream(t, up, false)
-	p := startProxyWith(t, proxyConfig{upstream: upstream.flag, env: []string{"OTCOMPAT_CONFIG=" + cfg}})
+	up, p, _ := startWithConfig(t, issueRules(t), func(pc *proxyConfig, cfg string) {
+		pc.env = []string{"OTCOMPAT_CONFIG=" + cfg}
+	})
 
 	clients := []struct {
 		name, ua, rule string
@@ -144,11 +154,9 @@ func TestClientRulesRecorded(t *testing.T) {
 // lab client's do not match.
 func TestClientRulesThroughNginxAddress(t *testing.T) {
 	t.Parallel()
-	up := newRecordedUpstream(t)
-	cfg := filepath.Join(t.TempDir(), "otcompat.yaml")
-	writeConfig(t, cfg, issueRules)
-	upstream := startUpstream(t, up, false)
-	p := startProxyWith(t, proxyConfig{upstream: upstream.flag, unixListen: true, args: []string{"--config", cfg, "--log-level", "info"}})
+	_, p, _ := startWithConfig(t, issueRules(t), func(pc *proxyConfig, cfg string) {
+		pc.unixListen, pc.args = true, []string{"--config", cfg, "--log-level", "info"}
+	})
 	for _, tc := range []struct{ xff, rule string }{
 		{"127.0.0.1", "touchscreen"},
 		{"192.168.1.20", "none"},
@@ -172,11 +180,9 @@ func TestClientRulesThroughNginxAddress(t *testing.T) {
 // finishes under the configuration it started with.
 func TestConfigReloadSignal(t *testing.T) {
 	t.Parallel()
-	up := newRecordedUpstream(t)
-	cfg := filepath.Join(t.TempDir(), "otcompat.yaml")
-	writeConfig(t, cfg, "badrun-policy: hide\n")
-	upstream := startUpstream(t, up, false)
-	p := startProxyWith(t, proxyConfig{upstream: upstream.flag, args: []string{"--config", cfg}})
+	up, p, cfg := startWithConfig(t, "badrun-policy: hide\n", func(pc *proxyConfig, cfg string) {
+		pc.args = []string{"--config", cfg}
+	})
 	upRuns := recorded.Find(up.sc.Upstream, "GET", "/runs", "3")
 	hideRuns := recorded.Find(up.sc.ExpectedHide, "GET", "/runs", "3")
 	runs := func() []byte {
@@ -191,7 +197,7 @@ func TestConfigReloadSignal(t *testing.T) {
 	}
 
 	// Good edit.
-	writeConfig(t, cfg, issueRules)
+	writeConfig(t, cfg, issueRules(t))
 	p.signal(syscall.SIGHUP)
 	wait.For(t, "the reload", func() bool { return reloads("ok") == 1 })
 	if !bytes.Equal(runs(), upRuns.Body) {
@@ -199,7 +205,7 @@ func TestConfigReloadSignal(t *testing.T) {
 	}
 
 	// Broken edit: refused, the rules stay.
-	writeConfig(t, cfg, issueRules+"  - name: Broken\n    remote: [10.0.0.0/33]\n    serve: newest\n")
+	writeConfig(t, cfg, issueRules(t)+"  - name: Broken\n    remote: [10.0.0.0/33]\n    serve: newest\n")
 	p.signal(syscall.SIGHUP)
 	wait.For(t, "the refusal", func() bool { return reloads("error") == 1 })
 	if !bytes.Equal(runs(), upRuns.Body) {

@@ -54,9 +54,13 @@ func newRulesProxy(t *testing.T, up http.Handler, rules *clients.Rules) (*Proxy,
 	return p, srv
 }
 
-func getWith(t *testing.T, url string, header map[string]string) (*http.Response, string) {
+// getWith GETs url with header; an empty User-Agent sends none.
+func getWith(t *testing.T, url string, header map[string]string) (*http.Response, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
@@ -69,7 +73,7 @@ func getWith(t *testing.T, url string, header map[string]string) (*http.Response
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp, string(body)
+	return resp, body
 }
 
 func TestClientRules(t *testing.T) {
@@ -96,7 +100,7 @@ func TestClientRules(t *testing.T) {
 				h[k] = v
 			}
 			resp, body := getWith(t, srv.URL+"/runs", h)
-			if body != tc.body {
+			if string(body) != tc.body {
 				t.Errorf("body %s\nwant %s", body, tc.body)
 			}
 			if got := resp.Header.Get("Otcompat-Client-Rule"); got != tc.rule {
@@ -131,7 +135,7 @@ func TestNoRulesIsTodaysBehaviour(t *testing.T) {
 	for _, rules := range []*clients.Rules{nil, {Trusted: clients.DefaultTrusted}} {
 		_, srv := newRulesProxy(t, up, rules)
 		resp, body := getWith(t, srv.URL+"/runs", map[string]string{"Opentrons-Version": "3", "User-Agent": ua810, "Otcompat-Explain": "1"})
-		if body != listFiltered || resp.Header.Get("Otcompat-Client-Rule") != "none" {
+		if string(body) != listFiltered || resp.Header.Get("Otcompat-Client-Rule") != "none" {
 			t.Errorf("rules %v: %s %q", rules, body, resp.Header.Get("Otcompat-Client-Rule"))
 		}
 	}
@@ -171,7 +175,7 @@ func TestSettingsSwapDuringRequest(t *testing.T) {
 	<-arrived
 	old := p.Settings()
 	p.SetSettings(&Settings{Chain: old.Chain, Clients: appRules(t)})
-	if _, body := getWith(t, srv.URL+"/runs", h); body != listWithBadRun {
+	if _, body := getWith(t, srv.URL+"/runs", h); string(body) != listWithBadRun {
 		t.Errorf("after the swap App 8.1.0 got %s", body)
 	}
 	close(release)

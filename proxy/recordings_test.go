@@ -75,23 +75,11 @@ func serveFront(t *testing.T, p *Proxy) *testFront {
 
 func get(t *testing.T, url, version string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	header := map[string]string{}
 	if version != "" {
-		req.Header.Set("Opentrons-Version", version)
+		header["Opentrons-Version"] = version
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
+	return getWith(t, url, header)
 }
 
 // TestRecordedRobotServerThroughProxy sends the recorded requests through the
