@@ -81,7 +81,7 @@ func TestDeclaredChangesThroughTheProxy(t *testing.T) {
 		{"3", "3", "run-fields@7,status-names@6,badrun@5", `{"data": [{"id": "a", "ok": true, "status": "completed"}], "links": {}, "meta": {"cursor": 0, "totalLength": 1}}`},
 	} {
 		resp, body := getWith(t, srv.URL+"/runs", map[string]string{"Opentrons-Version": tt.version, "Otcompat-Explain": "1"})
-		if resp.StatusCode != 200 || body != tt.body {
+		if resp.StatusCode != 200 || string(body) != tt.body {
 			t.Errorf("version %s: %d %s\nwant %s", tt.version, resp.StatusCode, body, tt.body)
 		}
 		if s, a := resp.Header.Get("Otcompat-Served-Version"), resp.Header.Get("Otcompat-Applied"); s != tt.served || a != tt.applied {
@@ -103,7 +103,7 @@ func TestDeclaredChangesThroughTheProxy(t *testing.T) {
 	// A body no change can read: out unchanged, counted, never a 500.
 	up.body = []byte(`{"data": [`)
 	resp, body := getWith(t, srv.URL+"/runs", map[string]string{"Opentrons-Version": "3"})
-	if resp.StatusCode != 200 || body != `{"data": [` {
+	if resp.StatusCode != 200 || string(body) != `{"data": [` {
 		t.Errorf("broken body: %d %q", resp.StatusCode, body)
 	}
 	if got := testutil.ToFloat64(p.metrics.skipped.WithLabelValues(skipChangeErr)); got != 1 {
@@ -117,10 +117,10 @@ func TestDeclaredChangesThroughTheProxy(t *testing.T) {
 	if err := chain.Changelog().WriteJSON(&want); err != nil {
 		t.Fatal(err)
 	}
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" || body != want.String() {
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" || string(body) != want.String() {
 		t.Errorf("/changes: %d %s %s\nwant %s", resp.StatusCode, resp.Header.Get("Content-Type"), body, want.String())
 	}
-	if !strings.Contains(body, `"newest": "7"`) {
+	if !strings.Contains(string(body), `"newest": "7"`) {
 		t.Errorf("/changes does not say 7 is the newest: %s", body)
 	}
 }
