@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 	"unicode/utf8"
-
-	"github.com/tidwall/gjson"
 )
 
 var fuzzPaths = []string{"data.#.status", "data.status", "data", "data.#", "meta.totalLength", "#", "data.#.actions.#", "data.0", "links.current"}
@@ -73,14 +71,14 @@ func FuzzDeclaredEdit(f *testing.F) {
 		}
 		in := &Input{Method: "GET", Path: "/runs", Status: 200, Body: body}
 		out, err := d.Downgrade(in)
-		if !gjson.ValidBytes(body) {
+		if !validJSON(body) {
 			if err == nil {
 				t.Fatalf("no error for a body that is not JSON")
 			}
 			return
 		}
 		got := bodyBytes(out, body)
-		if err == nil && !json.Valid(got) {
+		if err == nil && json.Valid(body) && !json.Valid(got) {
 			t.Fatalf("invalid JSON out of valid JSON:\n in %q\nout %q", body, got)
 		}
 		oracleSpeaks := json.Valid(body) && utf8.Valid(body) && !hasDuplicateKeys(body)

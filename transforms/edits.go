@@ -11,10 +11,10 @@ import (
 
 // bodyEdit is one compiled edit of a declared change.
 type bodyEdit interface {
-	// queue queues in e the replacements the edit makes in the body whose
-	// root is root (a view of it), and says how many places it changed. An
-	// error means the body is not one the edit can apply to.
-	queue(root gjson.Result, e *editor) (n int, err error)
+	// queue queues in e the replacements the edit makes in the document,
+	// and says how many places it changed. An error means the body is not
+	// one the edit can apply to.
+	queue(d *jsonDoc, e *editor) (n int, err error)
 	// action names what the edit does to records, for metrics and logs.
 	action() string
 }
@@ -64,8 +64,8 @@ type mapEdit struct {
 
 func (m *mapEdit) action() string { return ActionMapped }
 
-func (m *mapEdit) queue(root gjson.Result, e *editor) (n int, err error) {
-	m.path.visit(root, func(v gjson.Result) bool {
+func (m *mapEdit) queue(doc *jsonDoc, e *editor) (n int, err error) {
+	m.path.visit(doc, doc.root(), func(v gjson.Result) bool {
 		if v.Type != gjson.String {
 			return true
 		}
@@ -94,10 +94,10 @@ type removeEdit struct {
 
 func (r *removeEdit) action() string { return ActionRemoved }
 
-func (r *removeEdit) queue(root gjson.Result, e *editor) (n int, err error) {
+func (r *removeEdit) queue(doc *jsonDoc, e *editor) (n int, err error) {
 	var members []span
 	var drop []bool
-	r.path.visitObjects(root, func(obj gjson.Result) bool {
+	r.path.visitObjects(doc, doc.root(), func(obj gjson.Result) bool {
 		found := 0
 		drop = drop[:0]
 		var ok bool
@@ -131,8 +131,8 @@ type renameEdit struct {
 
 func (r *renameEdit) action() string { return ActionRenamed }
 
-func (r *renameEdit) queue(root gjson.Result, e *editor) (n int, err error) {
-	r.parent.visitObjects(root, func(obj gjson.Result) bool {
+func (r *renameEdit) queue(doc *jsonDoc, e *editor) (n int, err error) {
+	r.parent.visitObjects(doc, doc.root(), func(obj gjson.Result) bool {
 		var keys []span
 		taken := false
 		obj.ForEach(func(k, _ gjson.Result) bool {
@@ -177,22 +177,23 @@ type dropEdit struct {
 
 func (d *dropEdit) action() string { return ActionDropped }
 
-func (d *dropEdit) queue(root gjson.Result, e *editor) (n int, err error) {
+func (d *dropEdit) queue(doc *jsonDoc, e *editor) (n int, err error) {
+	root := doc.root()
 	var items []span
 	var drop []bool
-	d.path.visit(root, func(arr gjson.Result) bool {
+	d.path.visit(doc, root, func(arr gjson.Result) bool {
 		if !arr.IsArray() {
 			return true
 		}
 		items, drop = items[:0], drop[:0]
 		found := 0
-		arr.ForEach(func(_, el gjson.Result) bool {
+		doc.elements(arr, func(el gjson.Result) bool {
 			s, ok := spanOf(el)
 			if !ok {
 				err = errUnplaced
 				return false
 			}
-			holds := d.where.holds(el)
+			holds := d.where.holds(doc, el)
 			items, drop = append(items, s), append(drop, holds)
 			if holds {
 				found++
@@ -211,7 +212,7 @@ func (d *dropEdit) queue(root gjson.Result, e *editor) (n int, err error) {
 	if err != nil || n == 0 || d.count == nil {
 		return n, err
 	}
-	d.count.visit(root, func(c gjson.Result) bool {
+	d.count.visit(doc, root, func(c gjson.Result) bool {
 		var total int64
 		total, err = strconv.ParseInt(c.Raw, 10, 64)
 		if c.Type != gjson.Number || err != nil {
@@ -240,9 +241,9 @@ type predicate struct {
 	values []scalar // else: whether a value it reaches equals one of these
 }
 
-func (p *predicate) holds(el gjson.Result) bool {
+func (p *predicate) holds(doc *jsonDoc, el gjson.Result) bool {
 	found := false
-	p.path.visit(el, func(v gjson.Result) bool {
+	p.path.visit(doc, el, func(v gjson.Result) bool {
 		if p.exists != nil {
 			found = true
 			return false
