@@ -3,6 +3,7 @@ package transforms
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -27,7 +28,7 @@ const (
 	ActionDropped = "dropped"
 )
 
-var errUnplaced = fmt.Errorf("gjson could not place a value of the body")
+var errUnplaced = errors.New("gjson could not place a value of the body")
 
 // spanOf is where a gjson result taken from the body's text sits in the
 // body; ok is false when gjson could not place it.
