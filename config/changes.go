@@ -311,6 +311,16 @@ func (d *decoder) scalarValue(n *yaml.Node, key string) any {
 		d.errorf(n, "%s: want a string, number, boolean or null, not %s", key, kindName(n))
 		return nil
 	}
+	// A number is a JSON number, whichever way YAML wrote it (8, 8.0,
+	// 0o10): one type, so a file and its rendering read the same.
+	switch x := v.(type) {
+	case int:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case uint64:
+		return float64(x)
+	}
 	return v
 }
 

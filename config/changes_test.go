@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -161,4 +162,46 @@ func TestRenderChangesRoundTrip(t *testing.T) {
 	if empty, err := RenderChanges(nil); err != nil || string(empty) != "changes: []\n" {
 		t.Errorf("no changes: %q %v", empty, err)
 	}
+}
+
+// FuzzParseChanges: any changes section is answered without a panic, with
+// changes or with problems that each name a line and column; changes that
+// pass, rendered again, read back to the same specs.
+func FuzzParseChanges(f *testing.F) {
+	for _, s := range []string{changesFile, changesFileKindFirst, "changes: []\n", "changes: [{name: x}]\n",
+		"changes:\n  - {name: a, description: d, version: 1, routes: ['GET /'], edits: [{path: a, drop: {path: b, in: [1, null, x]}, count: c}]}\n",
+		"changes:\n  - {name: a, description: d, version: 1, routes: ['GET /{x}'], edits: [{rename: {path: 'a\\.b.c', to: d}}]}\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		file, err := testSchema.Parse("f.yaml", []byte(text))
+		if err != nil {
+			var es Errors
+			if !errors.As(err, &es) || len(es) == 0 {
+				t.Fatalf("error %v (%T)", err, err)
+			}
+			for _, e := range es {
+				if e.Pos.Line < 1 || e.Pos.Col < 1 {
+					t.Fatalf("no position: %v", e)
+				}
+			}
+			return
+		}
+		out, err := RenderChanges(file.Changes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := testSchema.Parse("out.yaml", out)
+		if err != nil {
+			t.Fatalf("rendered changes do not pass: %v\n%s", err, out)
+		}
+		if len(again.Changes) != len(file.Changes) {
+			t.Fatalf("%d changes, read back %d", len(file.Changes), len(again.Changes))
+		}
+		for i := range file.Changes {
+			if a, b := file.Changes[i].Spec(), again.Changes[i].Spec(); !reflect.DeepEqual(a, b) {
+				t.Fatalf("change %d:\n%#v\nread back\n%#v\nfrom\n%s", i, a, b, out)
+			}
+		}
+	})
 }

@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
 )
 
 var fuzzPaths = []string{"data.#.status", "data.status", "data", "data.#", "meta.totalLength", "#", "data.#.actions.#", "data.0", "links.current"}
@@ -106,6 +109,40 @@ func FuzzDeclaredEdit(f *testing.F) {
 		again, err := d.Downgrade(&Input{Method: "GET", Path: "/runs", Status: 200, Body: got})
 		if err != nil || again.Body != nil && string(bodyBytes(again, got)) != string(got) {
 			t.Fatalf("a second pass changed the body (err %v):\nonce %q\ntwice %q", err, got, bodyBytes(again, got))
+		}
+	})
+}
+
+// FuzzParsePathAndRoute: the path and route parsers never panic; a path
+// they accept walks any JSON without a panic, and a route they accept
+// matches a request built from its own segments.
+func FuzzParsePathAndRoute(f *testing.F) {
+	for _, s := range []string{"data.#.status", `a\.b.#.0`, "data.@x", "#", "GET /runs/{id}", "PATCH /", "GET /a//b"} {
+		f.Add(s, []byte(`{"data": [{"status": "a", "a.b": [[1]]}], "#": {"0": 1}}`))
+	}
+	f.Fuzz(func(t *testing.T, s string, body []byte) {
+		if p, err := parsePath(s); err == nil && validJSON(body) {
+			doc := newDoc(body)
+			p.visit(doc, doc.root(), func(v gjson.Result) bool {
+				if !v.Exists() {
+					t.Fatalf("%q reached a value that does not exist", s)
+				}
+				return true
+			})
+		}
+		r, err := parseRoute(s)
+		if err != nil {
+			return
+		}
+		parts := make([]string, len(r.segments))
+		for i, seg := range r.segments {
+			parts[i] = seg
+			if seg == anySegment {
+				parts[i] = "x"
+			}
+		}
+		if path := "/" + strings.Join(parts, "/"); !r.matches(r.method, path) {
+			t.Fatalf("route %q does not match %s %s", s, r.method, path)
 		}
 	})
 }
