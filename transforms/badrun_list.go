@@ -1,7 +1,6 @@
 package transforms
 
 import (
-	"bytes"
 	"net/url"
 	"slices"
 	"strconv"
@@ -79,8 +78,10 @@ func (b *BadRun) downgradeList(in *Input, l runList, e *editor) (Outcome, error)
 	}
 	e.edits = slices.Grow(e.edits, l.nBad+3) // one per group of dropped runs, totalLength, links
 	e.removeItems(l.items, drop)
-	if total := strconv.AppendInt(nil, int64(kept), 10); l.hasTotal && !bytes.Equal(src[l.total.start:l.total.end], total) {
-		e.replace(l.total, total)
+	// totalLength counts the runs kept once some are dropped; a list that
+	// loses none keeps the upstream's, whatever it says.
+	if total := strconv.Itoa(kept); kept < len(drop) && l.hasTotal && string(src[l.total.start:l.total.end]) != total {
+		e.replace(l.total, []byte(total))
 	}
 	if curBad {
 		e.removeItems(l.links, l.current)

@@ -475,16 +475,16 @@ func BenchmarkBadRunList100KB(b *testing.B) { benchBadRun(b, "100KB") }
 // on the 57 KB list must run at 500 MB/s or more, with a constant number of
 // allocations. The list reader is the scanner in jsonscan.go rather than
 // gjson because only the scanner meets that bar. Measured side by side on
-// 2026-12-02 (2 shared cores, AMD EPYC, load average 7-12; five interleaved
-// rounds of -benchtime 1s, medians):
+// 2026-12-02 (2 shared cores, AMD EPYC, load average 8-11; seven
+// interleaved rounds of -benchtime 1s, medians):
 //
 //	reader                                   MB/s    B/op  allocs/op
-//	scanner (jsonscan.go, kept)              1101    2904         10
-//	gjson (ValidBytes, ForEach, Index)        280   60248         11
-//	gjson floor (BenchmarkGJSONFloor57KB)     393   57344          1
+//	scanner (jsonscan.go, kept)              1058    2880          9
+//	gjson (ValidBytes, ForEach, Index)        203   60248         11
+//	gjson floor (BenchmarkGJSONFloor57KB)     257   57344          1
 //
 // The floor (validate, place the elements of data, nothing else) is work
-// every gjson reader does, and it alone misses the bar here.
+// every gjson reader does; in no round did it reach the bar.
 func BenchmarkBadRunList57KB(b *testing.B) { benchBadRun(b, "57KB") }
 
 func BenchmarkBadRunList10MB(b *testing.B) { benchBadRun(b, "10MB") }
