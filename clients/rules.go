@@ -65,9 +65,17 @@ type Rules struct {
 	Trusted Nets
 }
 
+// Len is the number of rules; a nil Rules has none.
+func (rs *Rules) Len() int {
+	if rs == nil {
+		return 0
+	}
+	return len(rs.List)
+}
+
 // Empty reports whether there is no rule: the Opentrons-Version header
 // alone decides, as without a configuration file.
-func (rs *Rules) Empty() bool { return rs == nil || len(rs.List) == 0 }
+func (rs *Rules) Empty() bool { return rs.Len() == 0 }
 
 // Match returns the first rule whose conditions all hold for r, or nil.
 // A malformed User-Agent, version token or forwarded address fails the

@@ -146,7 +146,7 @@ func TestMatchFirstWins(t *testing.T) {
 		}
 	}
 	var none *Rules
-	if none.Match(Request{UserAgent: app810}) != nil || !none.Empty() {
+	if none.Match(Request{UserAgent: app810}) != nil || !none.Empty() || none.Len() != 0 {
 		t.Error("nil rules matched")
 	}
 }

@@ -21,6 +21,10 @@ func LoadQAClients(path string, check func(QAClient) error) ([]QAClient, error) 
 	if err != nil {
 		return nil, err
 	}
+	return parseQAClients(path, data, check)
+}
+
+func parseQAClients(path string, data []byte, check func(QAClient) error) ([]QAClient, error) {
 	d := &decoder{file: path}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -57,6 +61,8 @@ func LoadQAClients(path string, check func(QAClient) error) ([]QAClient, error) 
 		})
 		if n.Kind == yaml.MappingNode && (!hasName || !hasVersion) {
 			d.errorf(n, "a client needs name and version (userAgent: none sent when absent)")
+		} else if n.Kind == yaml.MappingNode && len(d.errs) == before && (c.Name == "" || c.Version == "") {
+			d.errorf(n, "a client's name and version must not be empty")
 		}
 		if line, dup := names[c.Name]; dup && c.Name != "" {
 			d.errorf(n, "client name %q used twice (first on line %d)", c.Name, line)

@@ -23,13 +23,14 @@ func TestLoadQAClients(t *testing.T) {
 		{"good", "- {name: app-7.2.2, userAgent: 'Opentrons/7.2.2', version: 3}\n- name: no-ua\n  version: 3\n", "app-7.2.2,no-ua"},
 		{"empty", "", "f.yaml:1:1: no clients: want a list of {name, userAgent, version}"},
 		{"not a list", "name: a\n", "f.yaml:1:1: want a list of {name, userAgent, version}, not a mapping"},
-		{"problems", "- {name: a, version: 3, ua: x}\n- {name: b}\n- {name: c, version: '*'}\n- {name: a, version: 3}\n- {name: d, version: [3]}\n- x\n", strings.Join([]string{
+		{"problems", "- {name: a, version: 3, ua: x}\n- {name: b}\n- {name: c, version: '*'}\n- {name: a, version: 3}\n- {name: d, version: [3]}\n- x\n- {name: '', version: 3}\n", strings.Join([]string{
 			`f.yaml:1:25: unknown key "ua" in a client; allowed: name, userAgent, version`,
 			`f.yaml:2:3: a client needs name and version (userAgent: none sent when absent)`,
 			`f.yaml:3:3: no stars here`,
 			`f.yaml:4:3: client name "a" used twice (first on line 1)`,
 			`f.yaml:5:22: version: want a value, not a list`,
-			`f.yaml:6:3: a client: want a mapping of keys to values, not "x"`}, "\n")},
+			`f.yaml:6:3: a client: want a mapping of keys to values, not "x"`,
+			`f.yaml:7:3: a client's name and version must not be empty`}, "\n")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, "f.yaml")

@@ -259,3 +259,29 @@ func TestConfigFileErrors(t *testing.T) {
 		t.Errorf("config example | config check: %d %d\n%s%s", code, code2, stderr, stderr2)
 	}
 }
+
+// TestDemoConfig: demo takes --config too, and its rules apply to the
+// built-in run store; compare --clients shows each client as a column.
+func TestDemoConfig(t *testing.T) {
+	t.Parallel()
+	cfg := filepath.Join(t.TempDir(), "otcompat.yaml")
+	writeConfig(t, cfg, issueRules(t))
+	demo := qaStart(t, "demo", "--config", cfg, "--admin-listen", "", "--log-level", "warn")
+	seesBad := func(ua string) bool {
+		resp, body := doRequest(t, demo.client, http.MethodGet, "http://otcompat/runs", "3", nil, "User-Agent", ua)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%d %s", resp.StatusCode, body)
+		}
+		return bytes.Contains(body, []byte(`"dataError"`))
+	}
+	if !seesBad(uaApp810) || seesBad(uaApp722) || seesBad("") {
+		t.Errorf("App 8.1.0 should see BadRuns, App 7.2.2 and no User-Agent not")
+	}
+	clients := filepath.Join(t.TempDir(), "clients.yaml")
+	writeConfig(t, clients, "- {name: app-7.2.2, userAgent: '"+uaApp722+"', version: 3}\n- {name: app-8.1.0, userAgent: '"+uaApp810+"', version: 3}\n")
+	code, out, stderr := qaRun(t, "compare", "--target", demo.flag(), "--versions", "3", "--clients", clients, "--fail-on-diff", "app-7.2.2,app-8.1.0")
+	if code != 1 || !strings.Contains(out, "app-8.1.0  200     -                  5       app-knows-badrun") ||
+		!strings.Contains(out, "app-7.2.2  200     -                  3       none") {
+		t.Errorf("compare --clients: exit %d\n%s\n%s", code, out, stderr)
+	}
+}

@@ -107,6 +107,33 @@ func TestObserveRaisesUpstreamNewest(t *testing.T) {
 	}
 }
 
+// TestSetChainNewest: a reloaded chain moves the newest version both ways,
+// and the upstream's newest still counts.
+func TestSetChainNewest(t *testing.T) {
+	n := NewNegotiator(UpstreamNewest, version.Must(version.NewVersion("5")))
+	for _, tc := range []struct {
+		chain    *version.Version
+		newest   string
+		served6  string
+		undoFor6 bool
+	}{
+		{version.Must(version.NewVersion("7")), "7", "6", true},
+		{nil, "4", "4", false},
+		{version.Must(version.NewVersion("5")), "5", "5", false},
+	} {
+		n.SetChainNewest(tc.chain)
+		served, client, _ := n.Served(Parse([]string{"6"}))
+		if got := n.Newest().Original(); got != tc.newest || served != tc.served6 || (client != nil) != tc.undoFor6 {
+			t.Errorf("chain newest %v: newest %s, 6 served %s (client %v); want %s, %s", tc.chain, got, served, client, tc.newest, tc.served6)
+		}
+	}
+	n.Observe("8")
+	n.SetChainNewest(nil)
+	if got := n.Newest().Original(); got != "8" {
+		t.Errorf("after the upstream showed 8 and the chain emptied, newest %s, want 8", got)
+	}
+}
+
 // FuzzParse: no panic, and every accepted number reads back the same way.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"*", "3", "1", "abc", "3.5", "", " 4 ", "+2", "1_000", "-0", "99999999999999999999"} {

@@ -69,13 +69,16 @@ func (p *Proxy) negotiate(r *http.Request, ex *exchange, s *Settings) {
 	if !ok {
 		return
 	}
-	if rule := s.Clients.Match(clientRequest(r)); rule != nil {
-		ex.rule = rule.Name
-		pinned := negotiate.Requested{Kind: negotiate.Newest}
-		if !rule.Serve.Newest {
-			pinned = negotiate.Requested{Kind: negotiate.Number, N: rule.Serve.Version}
+	// Without rules the header alone decides, at no extra cost.
+	if !s.Clients.Empty() {
+		if rule := s.Clients.Match(clientRequest(r)); rule != nil {
+			ex.rule = rule.Name
+			pinned := negotiate.Requested{Kind: negotiate.Newest}
+			if !rule.Serve.Newest {
+				pinned = negotiate.Requested{Kind: negotiate.Number, N: rule.Serve.Version}
+			}
+			served, client, _ = p.cfg.Negotiator.Served(pinned)
 		}
-		served, client, _ = p.cfg.Negotiator.Served(pinned)
 	}
 	ex.served = served
 	ex.plan = s.Chain.Plan(client, r.Method, r.URL.Path)

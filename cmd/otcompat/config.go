@@ -185,7 +185,7 @@ func (o *proxyOptions) reload(p *proxy.Proxy, log *slog.Logger) {
 	}
 	chain, _ := next.chain() // validate passed
 	p.SetSettings(&proxy.Settings{Chain: chain, Clients: file.Rules()})
-	log.Info("configuration reloaded", "config", o.configPath, "client_rules", len(file.Rules().List),
+	log.Info("configuration reloaded", "config", o.configPath, "client_rules", file.Rules().Len(),
 		"badrun_version", next.badrunVersion, "badrun_policy", next.badrunPolicy)
 	if keys := o.restartNeeded(next); len(keys) > 0 {
 		log.Warn("configuration changed keys that take effect only after a restart; still serving with the old values",

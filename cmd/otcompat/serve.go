@@ -182,13 +182,9 @@ func (o *proxyOptions) serve(ctx context.Context, up *proxy.Upstream, file *conf
 		listeners = append(listeners, aln)
 		adminAddr = aln.Addr()
 	}
-	rules := 0 // without a file, no rules (file.Rules() is nil)
-	if r := file.Rules(); r != nil {
-		rules = len(r.List)
-	}
 	log.Info("otcompat serving", "listen", ln.Addr().String(), "admin", o.adminListen,
 		"upstream", up.String(), "badrun_version", o.badrunVersion, "badrun_policy", o.badrunPolicy,
-		"config", o.configPath, "client_rules", rules, "changes", len(o.declared))
+		"config", o.configPath, "client_rules", file.Rules().Len(), "changes", len(o.declared))
 	stopReloads := o.reloadOnHangup(p, log)
 	defer stopReloads()
 	if ready != nil {
