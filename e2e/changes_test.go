@@ -11,21 +11,9 @@ import (
 	"otcompat/fixtures/recorded"
 )
 
-// changesScenario is one change at version 6 on the run routes with two
-// map edits. The real recordings hold no run awaiting recovery, so it also
-// maps succeeded to completed (a name of the same length): that makes the
-// edit visible in every recorded list and run.
-const changesScenario = `changes:
-  - name: status-names
-    description: Runs report awaiting-recovery and succeeded; older clients knew paused and completed.
-    version: 6
-    routes: ["GET /runs", "GET /runs/{id}"]
-    edits:
-      - path: data.#.status
-        map: {awaiting-recovery: paused, succeeded: completed}
-      - path: data.status
-        map: {awaiting-recovery: paused, succeeded: completed}
-`
+// statusChange is one change at version 6 on the run routes with two map
+// edits, on run statuses the recordings hold (see the file).
+const statusChange = "../testdata/config/status-change.yaml"
 
 // mapStatuses is what the change must make of a recorded run body: in
 // robot-server's formatting, a run's status is the only member written
@@ -75,8 +63,12 @@ func TestDeclaredChangeRealRobotServer(t *testing.T) {
 	// recordings answer every version the test sends.
 	replay := qaStart(t, "replay", "--cassette", writeCassette(t, recorded.AsVersions(sc.Upstream, "*", "*", "6", "5", "3")))
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "otcompat.yaml")
-	if err := os.WriteFile(cfg, []byte(changesScenario), 0o600); err != nil {
+	cfg, err := filepath.Abs(statusChange)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scenario, err := os.ReadFile(cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
 	proxy := startProxy(t, replay.flag(), "--config", cfg)
@@ -133,11 +125,11 @@ func TestDeclaredChangeRealRobotServer(t *testing.T) {
 	}
 
 	broken := filepath.Join(dir, "broken.yaml")
-	if err := os.WriteFile(broken, []byte(strings.Replace(changesScenario, "path: data.status", "path: data.status|@reverse", 1)), 0o600); err != nil {
+	if err := os.WriteFile(broken, []byte(strings.Replace(string(scenario), "path: data.status", "path: data.status|@reverse", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	status, _, stderr = qaRun(t, "config", "check", broken)
-	if status != 2 || !strings.Contains(stderr, broken+`:9:15: changes: change "status-names", edit 2 (map): path: `) {
+	if status != 2 || !strings.Contains(stderr, broken+`:13:15: changes: change "status-names", edit 2 (map): path: `) {
 		t.Errorf("config check of a broken change: %d\n%s", status, stderr)
 	}
 }

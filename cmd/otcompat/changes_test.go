@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -17,18 +18,8 @@ import (
 	"otcompat/transforms"
 )
 
-// checkerFile declares one change at version 6 on the run routes.
-const checkerFile = `changes:
-  - name: error-recovery
-    description: Runs can enter error recovery; older clients see them paused.
-    version: 6
-    routes: ["GET /runs", "GET /runs/{id}"]
-    edits:
-      - path: data.#.status
-        map: {awaiting-recovery: paused}
-      - path: data.status
-        map: {awaiting-recovery: paused}
-`
+// statusChange declares one change at version 6 on the run routes.
+const statusChange = "../../testdata/config/status-change.yaml"
 
 type changelogJSON struct {
 	Newest   string `json:"newest"`
@@ -42,14 +33,14 @@ type changelogJSON struct {
 }
 
 func TestChangesCommand(t *testing.T) {
-	path := writeFile(t, t.TempDir(), "otcompat.yaml", checkerFile)
+	path := statusChange
 	for _, tt := range []struct {
 		args []string
 		want string // version:name, newest first
 	}{
 		{nil, "5:badrun"},
-		{[]string{"--config", path}, "6:error-recovery 5:badrun"},
-		{[]string{"--config", path, "--badrun-version", "8"}, "8:badrun 6:error-recovery"},
+		{[]string{"--config", path}, "6:status-names 5:badrun"},
+		{[]string{"--config", path, "--badrun-version", "8"}, "8:badrun 6:status-names"},
 	} {
 		status, out, err := runCmd(t, context.Background(), append([]string{"changes", "--format", "json"}, tt.args...)...)
 		if status != 0 {
@@ -73,15 +64,19 @@ func TestChangesCommand(t *testing.T) {
 		}
 	}
 	status, out, err := runCmd(t, context.Background(), "changes", "--config", path)
-	if status != 0 || !strings.Contains(out, "## Version 6\n\n### error-recovery\n\nRuns can enter error recovery; older clients see them paused.\n\nRoutes: `GET /runs`, `GET /runs/{id}`\n") {
+	if status != 0 || !strings.Contains(out, "## Version 6\n\n### status-names\n\nRuns report awaiting-recovery and succeeded; older clients knew paused and completed.\n\nRoutes: `GET /runs`, `GET /runs/{id}`\n") {
 		t.Errorf("markdown: %d %v\n%s", status, err, out)
 	}
 	if status, _, err := runCmd(t, context.Background(), "changes", "--format", "yaml"); status != 2 || err == nil || !strings.Contains(err.Error(), "--format") {
 		t.Errorf("--format yaml: status %d %v", status, err)
 	}
-	broken := writeFile(t, t.TempDir(), "broken.yaml", strings.Replace(checkerFile, "data.status", "data.@this", 1))
+	text, err := os.ReadFile(statusChange)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := writeFile(t, t.TempDir(), "broken.yaml", strings.Replace(string(text), "path: data.status", "path: data.@this", 1))
 	status, _, err = runCmd(t, context.Background(), "changes", "--config", broken)
-	if status != 2 || err == nil || !strings.Contains(err.Error(), "broken.yaml:9:15: ") {
+	if status != 2 || err == nil || !strings.Contains(err.Error(), "broken.yaml:13:15: ") {
 		t.Errorf("broken file: status %d %v", status, err)
 	}
 }
@@ -154,12 +149,16 @@ func TestChangesReload(t *testing.T) {
 	if l := changes(); l.Newest != "5" || len(l.Versions) != 1 {
 		t.Fatalf("before: %+v", l)
 	}
-	writeFile(t, dir, "otcompat.yaml", checkerFile)
+	text, err := os.ReadFile(statusChange)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "otcompat.yaml", string(text))
 	o.reload(p, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if l := changes(); l.Newest != "6" || len(l.Versions) != 2 || l.Versions[0].Changes[0].Name != "error-recovery" {
+	if l := changes(); l.Newest != "6" || len(l.Versions) != 2 || l.Versions[0].Changes[0].Name != "status-names" {
 		t.Errorf("after the reload: %+v", l)
 	}
-	if plan := p.Settings().Chain.Plan(version.Must(version.NewVersion("5")), "GET", "/runs/x"); len(plan) != 1 || plan[0].Name() != "error-recovery" {
+	if plan := p.Settings().Chain.Plan(version.Must(version.NewVersion("5")), "GET", "/runs/x"); len(plan) != 1 || plan[0].Name() != "status-names" {
 		t.Errorf("a client at 5 gets plan %v", plan)
 	}
 }
