@@ -29,7 +29,7 @@ func BenchmarkDeclaredMap57KB(b *testing.B) {
 		Values: map[string]string{"succeeded": "completed", "failed": "errored", "stopped": "halted"}})
 }
 
-// BenchmarkDeclaredTwoMaps57KB is the checker's change: a map on the list's
+// BenchmarkDeclaredTwoMaps57KB is the example change: a map on the list's
 // statuses and one on a single run's, which finds nothing in a list.
 func BenchmarkDeclaredTwoMaps57KB(b *testing.B) {
 	values := map[string]string{"succeeded": "completed", "awaiting-recovery": "paused"}
