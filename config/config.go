@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"otcompat/clients"
+	"otcompat/transforms"
 )
 
 // Pos is a place in a file; Line and Col count from 1.
@@ -59,6 +60,8 @@ type File struct {
 	// Clients holds the clients rules and trustedProxies (the default when
 	// the file does not name them). It is never nil.
 	Clients *clients.Rules
+	// Changes are the version changes the file declares, in its order.
+	Changes []*transforms.Declared
 }
 
 // Rules returns the client rules of f; a nil f (no file) has none.

@@ -87,7 +87,7 @@ func TestParseErrors(t *testing.T) {
 		want       []string
 	}{
 		{"unknown key", "listen: a\nupstreams: http://x\n",
-			[]string{`f.yaml:2:1: unknown key "upstreams"; allowed: badrun-version, clients, listen, pprof, trustedProxies`}},
+			[]string{`f.yaml:2:1: unknown key "upstreams"; allowed: badrun-version, changes, clients, listen, pprof, trustedProxies`}},
 		{"wrong type", "listen: [a, b]\npprof: maybe\nbadrun-version: five\n", []string{
 			`f.yaml:1:9: listen: want a value, not a list`,
 			`f.yaml:2:8: pprof: want true or false`,
@@ -131,7 +131,7 @@ func TestParseErrors(t *testing.T) {
 			`f.yaml:3:23: header: needs name and value`}},
 		{"every problem at once", "listen: [a]\nupstreams: x\nclients:\n  - {name: A, remote: [unix], serve: newest}\n  - {name: b, remote: [unix], serve: zero}\n", []string{
 			`f.yaml:1:9: listen: want a value, not a list`,
-			`f.yaml:2:1: unknown key "upstreams"; allowed: badrun-version, clients, listen, pprof, trustedProxies`,
+			`f.yaml:2:1: unknown key "upstreams"; allowed: badrun-version, changes, clients, listen, pprof, trustedProxies`,
 			`f.yaml:4:12: name "A": use only a-z, 0-9 and -`,
 			`f.yaml:5:38: serve "zero": want newest or an API version number of at least 2`}},
 	} {

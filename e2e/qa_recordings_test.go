@@ -23,7 +23,27 @@ func qaRealCassette(t *testing.T) (dir string, badRuns []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir = t.TempDir()
+	dir = writeCassette(t, xs)
+	raw, err := os.ReadFile(filepath.Join(recordings, "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var index struct {
+		BadRuns map[string]string `json:"badRuns"`
+	}
+	if err := json.Unmarshal(raw, &index); err != nil || len(index.BadRuns) != 3 {
+		t.Fatalf("index.json: %v, %d bad runs", err, len(index.BadRuns))
+	}
+	for id := range index.BadRuns {
+		badRuns = append(badRuns, id)
+	}
+	return dir, badRuns
+}
+
+// writeCassette writes recorded exchanges to a new cassette directory.
+func writeCassette(t *testing.T, xs []recorded.Exchange) string {
+	t.Helper()
+	dir := t.TempDir()
 	d, err := cassette.OpenDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -42,20 +62,7 @@ func qaRealCassette(t *testing.T) (dir string, badRuns []string) {
 			t.Fatal(err)
 		}
 	}
-	raw, err := os.ReadFile(filepath.Join(recordings, "index.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var index struct {
-		BadRuns map[string]string `json:"badRuns"`
-	}
-	if err := json.Unmarshal(raw, &index); err != nil || len(index.BadRuns) != 3 {
-		t.Fatalf("index.json: %v, %d bad runs", err, len(index.BadRuns))
-	}
-	for id := range index.BadRuns {
-		badRuns = append(badRuns, id)
-	}
-	return dir, badRuns
+	return dir
 }
 
 // TestQACompareRealRecordings: a replay of the real robot-server behind

@@ -14,7 +14,8 @@ import (
 )
 
 // AdminHandler serves /healthz (the proxy is up), /readyz (the upstream
-// answers its /health), /metrics (Prometheus) and, only when withPprof is
+// answers its /health), /metrics (Prometheus), /changes (the changelog, as
+// "otcompat changes --format json" prints it) and, only when withPprof is
 // set, /debug/pprof/.
 func (p *Proxy) AdminHandler(withPprof bool) http.Handler {
 	e := echo.New()
@@ -27,6 +28,12 @@ func (p *Proxy) AdminHandler(withPprof bool) http.Handler {
 		return c.String(http.StatusOK, "ok\n")
 	})
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(p.metrics.Registry, promhttp.HandlerOpts{})))
+	e.GET("/changes", func(c echo.Context) error {
+		// The chain new requests are served under: it follows reloads.
+		c.Response().Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+		c.Response().WriteHeader(http.StatusOK)
+		return p.Settings().Chain.Changelog().WriteJSON(c.Response())
+	})
 	if withPprof {
 		e.GET("/debug/pprof/*", echo.WrapHandler(http.HandlerFunc(pprof.Index)))
 		e.GET("/debug/pprof/cmdline", echo.WrapHandler(http.HandlerFunc(pprof.Cmdline)))

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/hashicorp/go-version"
 	"github.com/tidwall/gjson"
@@ -55,24 +54,23 @@ type BadRun struct {
 // NewBadRun returns the change introduced in version v with the given policy.
 func NewBadRun(v *version.Version, p Policy) *BadRun { return &BadRun{version: v, policy: p} }
 
-func (*BadRun) Name() string                { return "badrun" }
+func (*BadRun) Name() string                { return badRunName }
 func (b *BadRun) Version() *version.Version { return b.version }
 func (*BadRun) Description() string {
 	return "Runs whose stored data cannot be loaded are returned as BadRuns (ok: false, dataError) instead of failing the request."
 }
 
-// Applies covers every route that answers run records: GET and POST /runs,
-// GET and PATCH /runs/{id}.
-func (*BadRun) Applies(method, path string) bool {
-	switch {
-	case path == "/runs":
-		return method == "GET" || method == "POST"
-	case strings.HasPrefix(path, "/runs/"):
-		id := path[len("/runs/"):]
-		return id != "" && !strings.Contains(id, "/") && (method == "GET" || method == "PATCH")
-	}
-	return false
-}
+// badRunName is the built-in change's name; declared changes cannot take it.
+const badRunName = "badrun"
+
+// badRunRoutes are every route that answers run records.
+var badRunRoutes = mustRoutes("GET /runs", "POST /runs", "GET /runs/{id}", "PATCH /runs/{id}")
+
+// Applies covers every route that answers run records.
+func (*BadRun) Applies(method, path string) bool { return badRunRoutes.matches(method, path) }
+
+// Routes lists the routes the change touches.
+func (*BadRun) Routes() []string { return badRunRoutes.texts() }
 
 // Downgrade rewrites a run list or a single run for an older client. Bodies
 // that are not valid JSON of the expected shape come back unchanged.

@@ -118,6 +118,7 @@ func loadConfigFile(path string) (*config.File, error) {
 // applyFile sets each flag the file names and the command line and the
 // environment did not: a flag beats its variable, both beat the file.
 func (o *proxyOptions) applyFile(file *config.File) {
+	o.declared = file.Changes
 	for name, s := range file.Settings {
 		f := o.flags.Lookup(name)
 		if _, explicit := o.explicit[name]; explicit || f == nil {
@@ -268,6 +269,11 @@ func checkConfig(path string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return failed(err)
 	}
+	changes, err := config.RenderChanges(file.Changes)
+	if err != nil {
+		return failed(err)
+	}
+	out = append(out, changes...)
 	_, err = stdout.Write(out)
 	return failed(err)
 }

@@ -14,9 +14,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v4"
-
-	"otcompat/negotiate"
-	"otcompat/proxy"
 )
 
 func writeFile(t *testing.T, dir, name, text string) string {
@@ -80,7 +77,7 @@ func TestConfigCheck(t *testing.T) {
 	if exitStatus(err) != 2 || stdout.Len() != 0 {
 		t.Fatalf("status %d, stdout %q, err %v", exitStatus(err), stdout.String(), err)
 	}
-	want := bad + `:2:1: unknown key "listen-addr"; allowed: admin-listen, badrun-policy, badrun-version, clients, listen, log-format, log-level, max-transform-bytes, memory-limit, pprof, shutdown-timeout, trustedProxies, upstream, upstream-timeout` + "\n" +
+	want := bad + `:2:1: unknown key "listen-addr"; allowed: admin-listen, badrun-policy, badrun-version, changes, clients, listen, log-format, log-level, max-transform-bytes, memory-limit, pprof, shutdown-timeout, trustedProxies, upstream, upstream-timeout` + "\n" +
 		bad + `:4:5: rule "a": needs a condition (userAgent, remote or header); to change what every client sees, set badrun-version` + "\n"
 	if stderr.String() != want {
 		t.Errorf("stderr:\n%s\nwant:\n%s", stderr.String(), want)
@@ -151,20 +148,7 @@ func TestConfigPrecedence(t *testing.T) {
 func TestConfigReload(t *testing.T) {
 	dir := t.TempDir()
 	path := writeFile(t, dir, "otcompat.yaml", "badrun-policy: hide\n")
-	o, err := serveOptions(t, "--config", path, "--badrun-version", "6")
-	if err != nil {
-		t.Fatal(err)
-	}
-	chain, err := o.chain()
-	if err != nil {
-		t.Fatal(err)
-	}
-	up, err := proxy.ParseUpstream("http://127.0.0.1:9")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := proxy.New(proxy.Config{Upstream: up, Chain: chain, Negotiator: negotiate.NewNegotiator(negotiate.UpstreamNewest, chain.Newest())})
-	defer p.Close()
+	o, p := reloadableProxy(t, "--config", path, "--badrun-version", "6")
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	reloads := func(ok, bad int) {

@@ -40,16 +40,15 @@ type proxyOptions struct {
 	// explicit holds the flags the command line and the environment set,
 	// which beat the configuration file at start and on every reload.
 	explicit map[string]string
+	// declared are the configuration file's changes.
+	declared []*transforms.Declared
 	logOptions
 }
 
 func (o *proxyOptions) register(fs *pflag.FlagSet) {
-	o.flags = fs
-	fs.StringVar(&o.configPath, "config", "", "configuration file (YAML): keys named as these flags, trustedProxies and clients; flags and variables beat it; SIGHUP reloads it")
+	o.registerChain(fs)
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:31960", "address to serve clients on: host:port or unix:/path")
 	fs.StringVar(&o.adminListen, "admin-listen", "127.0.0.1:31961", `address of /healthz, /readyz and /metrics: host:port or unix:/path; "" disables it`)
-	fs.StringVar(&o.badrunVersion, "badrun-version", "5", "API version that introduced BadRuns: clients sending it or newer, or *, see them")
-	fs.StringVar(&o.badrunPolicy, "badrun-policy", string(transforms.Hide), "what older clients see of BadRuns: hide, error or degrade")
 	fs.Int64Var(&o.maxTransform, "max-transform-bytes", proxy.DefaultMaxTransformBytes, "largest body buffered to transform; larger ones stream through unchanged")
 	fs.DurationVar(&o.upstreamTimeout, "upstream-timeout", 0, "longest wait for the upstream's response headers before a 504 (0: no limit, for long polls)")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
@@ -58,7 +57,17 @@ func (o *proxyOptions) register(fs *pflag.FlagSet) {
 	o.logOptions.register(fs)
 }
 
-// chain builds the version-change chain the options describe.
+// registerChain registers the flags the chain is built from: the
+// configuration file (its changes) and BadRun's.
+func (o *proxyOptions) registerChain(fs *pflag.FlagSet) {
+	o.flags = fs
+	fs.StringVar(&o.configPath, "config", "", "configuration file (YAML): keys named as these flags, trustedProxies, clients and changes; flags and variables beat it; SIGHUP reloads it")
+	fs.StringVar(&o.badrunVersion, "badrun-version", "5", "API version that introduced BadRuns: clients sending it or newer, or *, see them")
+	fs.StringVar(&o.badrunPolicy, "badrun-policy", string(transforms.Hide), "what older clients see of BadRuns: hide, error or degrade")
+}
+
+// chain builds the version-change chain the options describe: BadRun and
+// the configuration file's changes, ordered by version.
 func (o *proxyOptions) chain() (*transforms.Chain, error) {
 	v, err := version.NewVersion(o.badrunVersion)
 	if err != nil {
@@ -68,7 +77,11 @@ func (o *proxyOptions) chain() (*transforms.Chain, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--badrun-policy: %v", err)
 	}
-	return transforms.NewChain(transforms.NewBadRun(v, policy)), nil
+	changes := []transforms.Change{transforms.NewBadRun(v, policy)}
+	for _, d := range o.declared {
+		changes = append(changes, d)
+	}
+	return transforms.NewChain(changes...), nil
 }
 
 func (o *proxyOptions) validate() error {
@@ -171,7 +184,7 @@ func (o *proxyOptions) serve(ctx context.Context, up *proxy.Upstream, file *conf
 	}
 	log.Info("otcompat serving", "listen", ln.Addr().String(), "admin", o.adminListen,
 		"upstream", up.String(), "badrun_version", o.badrunVersion, "badrun_policy", o.badrunPolicy,
-		"config", o.configPath, "client_rules", file.Rules().Len())
+		"config", o.configPath, "client_rules", file.Rules().Len(), "changes", len(o.declared))
 	stopReloads := o.reloadOnHangup(p, log)
 	defer stopReloads()
 	if ready != nil {
