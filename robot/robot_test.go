@@ -1,0 +1,233 @@
+package robot
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"otcompat/deploy"
+)
+
+// otcompatBin is the otcompat binary the tests install, built once.
+var otcompatBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "otcompat-robot-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	otcompatBin = filepath.Join(dir, "otcompat")
+	cmd := exec.Command("go", "build", "-o", otcompatBin, "../cmd/otcompat")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building otcompat: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+// options are the robot commands' options against a fake robot.
+func (r *fakeRobot) options(out *bytes.Buffer) Options {
+	return Options{Target: r.target, API: r.api, Admin: r.admin, Out: out}
+}
+
+func (r *fakeRobot) install(out *bytes.Buffer) error {
+	return Install(context.Background(), InstallOptions{Options: r.options(out), Self: otcompatBin})
+}
+
+// TestInstallStatusUninstall installs, checks the layout and status, and
+// uninstalls, with and without an SFTP server on the robot; the robot's
+// whole tree is byte-identical afterwards.
+func TestInstallStatusUninstall(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    robotOptions
+	}{
+		{"sftp", robotOptions{}},
+		{"no-sftp", robotOptions{noSFTP: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newFakeRobot(t, tc.o)
+			before := treeHash(t, r.root)
+			var out bytes.Buffer
+			if err := r.install(&out); err != nil {
+				t.Fatalf("install: %v\n%s", err, out.String())
+			}
+			t.Logf("install:\n%s", out.String())
+			for _, p := range []string{deploy.Binary, deploy.Hook, deploy.UnitFile, deploy.StockNginx, deploy.BootDirOT2 + "/" + deploy.BootEntry, deploy.RuntimeUnit} {
+				if _, err := os.Stat(filepath.Join(r.root, p)); err != nil {
+					t.Errorf("after install: %v", err)
+				}
+			}
+			want, _, _ := fileSHA256(otcompatBin)
+			if got, _, _ := fileSHA256(filepath.Join(r.root, deploy.Binary)); got != want {
+				t.Errorf("installed binary SHA-256 %s, want %s", got, want)
+			}
+
+			out.Reset()
+			if err := Status(context.Background(), r.options(&out)); err != nil {
+				t.Fatalf("status: %v\n%s", err, out.String())
+			}
+			for _, want := range []string{"version: otcompat ", "nginx: routes through otcompat", "readyz: ready"} {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("status lacks %q:\n%s", want, out.String())
+				}
+			}
+
+			out.Reset()
+			if err := Uninstall(context.Background(), r.options(&out)); err != nil {
+				t.Fatalf("uninstall: %v\n%s", err, out.String())
+			}
+			if d := diffLines(before, treeHash(t, r.root)); d != "" {
+				t.Errorf("robot root after install and uninstall differs from before:\n%s", d)
+			}
+
+			out.Reset()
+			err := Status(context.Background(), r.options(&out))
+			if err == nil || !strings.Contains(err.Error(), "not installed") {
+				t.Errorf("status after uninstall: %v, want not installed\n%s", err, out.String())
+			}
+			if !strings.Contains(out.String(), "without otcompat") {
+				t.Errorf("status after uninstall does not show nginx answering without otcompat:\n%s", out.String())
+			}
+		})
+	}
+}
+
+// TestInstallTwice replaces an installed otcompat, and one uninstall
+// still restores the stock tree.
+func TestInstallTwice(t *testing.T) {
+	r := newFakeRobot(t, robotOptions{})
+	before := treeHash(t, r.root)
+	var out bytes.Buffer
+	for i := 0; i < 2; i++ {
+		if err := r.install(&out); err != nil {
+			t.Fatalf("install %d: %v\n%s", i+1, err, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "replacing the otcompat installed") {
+		t.Errorf("second install did not say it replaces the first:\n%s", out.String())
+	}
+	if err := Uninstall(context.Background(), r.options(&out)); err != nil {
+		t.Fatalf("uninstall: %v\n%s", err, out.String())
+	}
+	if d := diffLines(before, treeHash(t, r.root)); d != "" {
+		t.Errorf("robot root differs from before:\n%s", d)
+	}
+	out.Reset()
+	if err := Uninstall(context.Background(), r.options(&out)); err != nil || !strings.Contains(out.String(), "nothing to do") {
+		t.Errorf("uninstall of nothing: %v\n%s", err, out.String())
+	}
+}
+
+// TestInstallRollsBack makes a step fail after the robot was changed: the
+// robot's tree is then byte-identical to before, and otcompat is stopped.
+func TestInstallRollsBack(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    robotOptions
+		want string
+	}{
+		{"sha256 differs on the robot", robotOptions{badSum: true}, "SHA-256 on the robot"},
+		{"nginx does not route through otcompat", robotOptions{bypass: true}, "does not route through otcompat"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newFakeRobot(t, tc.o)
+			before := treeHash(t, r.root)
+			var out bytes.Buffer
+			err := r.install(&out)
+			if err == nil {
+				t.Fatalf("install succeeded:\n%s", out.String())
+			}
+			t.Logf("install: %v\n%s", err, out.String())
+			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "back as it was") {
+				t.Errorf("error %q, want %q and the rollback", err, tc.want)
+			}
+			if d := diffLines(before, treeHash(t, r.root)); d != "" {
+				t.Errorf("robot root after the failed install differs from before:\n%s", d)
+			}
+			if _, err := os.Stat(filepath.Join(r.dir, "otcompat.pid")); err == nil {
+				t.Errorf("otcompat still running after the rollback")
+			}
+		})
+	}
+}
+
+// TestBadInput: each problem gets one line naming it, and the robot is
+// left untouched.
+func TestBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		o     robotOptions
+		edit  func(r *fakeRobot, o *InstallOptions)
+		want  string
+		wantH string // in the error of status and uninstall too, when set
+	}{
+		{name: "unreachable host", edit: func(r *fakeRobot, o *InstallOptions) {
+			o.Port = portOf(t, freeAddr(t))
+		}, want: "cannot reach 127.0.0.1:", wantH: "connection refused"},
+		{name: "wrong key", edit: func(r *fakeRobot, o *InstallOptions) {
+			k, _ := newKey(t)
+			o.Identity = filepath.Join(r.dir, "other_key")
+			writeFile(t, o.Identity, k, 0o600)
+		}, want: "refused the login with key", wantH: "refused the login"},
+		{name: "missing key file", edit: func(r *fakeRobot, o *InstallOptions) {
+			o.Identity = filepath.Join(r.dir, "nope")
+		}, want: "--identity: open ", wantH: "no such file"},
+		{name: "unknown host key", edit: func(r *fakeRobot, o *InstallOptions) {
+			o.KnownHosts = filepath.Join(r.dir, "empty_known_hosts")
+		}, want: "is not in " + "", wantH: "--insecure-ignore-host-key"},
+		{name: "not a robot: no /data", o: robotOptions{noData: true}, want: "not an Opentrons robot: it has no /data directory"},
+		{name: "not a robot: no socket", o: robotOptions{noSocket: true}, want: "no robot-server socket /run/aiohttp.sock"},
+		{name: "unknown architecture", o: robotOptions{machine: "mips"}, want: `architecture is "mips" (uname -m)`},
+		{name: "other architecture without --dist", o: robotOptions{machine: "armv7l"}, want: "give --dist DIR holding otcompat-linux-armv7"},
+		{name: "too little space", o: robotOptions{dfAvailK: 1024}, want: "too little space on /data: 1.0 MiB free, install needs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newFakeRobot(t, tc.o)
+			before := treeHash(t, r.root)
+			var out bytes.Buffer
+			o := InstallOptions{Options: r.options(&out), Self: otcompatBin}
+			if tc.edit != nil {
+				tc.edit(r, &o)
+			}
+			err := Install(context.Background(), o)
+			if err == nil {
+				t.Fatalf("install succeeded:\n%s", out.String())
+			}
+			t.Logf("install: %v", err)
+			if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("install: %q, want one line with %q", err, tc.want)
+			}
+			if tc.wantH != "" {
+				for name, f := range map[string]func(context.Context, Options) error{"status": Status, "uninstall": Uninstall} {
+					if err := f(context.Background(), o.Options); err == nil || !strings.Contains(err.Error(), tc.wantH) {
+						t.Errorf("%s: %v, want %q", name, err, tc.wantH)
+					}
+				}
+			}
+			if d := diffLines(before, treeHash(t, r.root)); d != "" {
+				t.Errorf("robot root changed:\n%s", d)
+			}
+		})
+	}
+}
+
+func portOf(t *testing.T, addr string) int {
+	var p int
+	if _, err := fmt.Sscanf(addr[strings.LastIndex(addr, ":")+1:], "%d", &p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
