@@ -112,7 +112,10 @@ func Install(ctx context.Context, o InstallOptions) error {
 		}
 	}
 	if err := c.install(ctx, o, facts, bin, sum, config); err != nil {
-		if rerr := c.uninstall(ctx, o.Options); rerr != nil {
+		// The rollback runs even when ctx was cancelled (Ctrl-C).
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		if rerr := c.uninstall(rctx, o.Options); rerr != nil {
 			return fmt.Errorf("install failed: %v; rolling back failed too: %v", err, rerr)
 		}
 		return fmt.Errorf("install failed, the robot is back as it was: %v", err)
@@ -189,10 +192,17 @@ func (c *Conn) install(ctx context.Context, o InstallOptions, facts Facts, bin, 
 	}
 	o.say("placed the layout under %s and the boot entry %s", deploy.Dir, path.Join(bootDir, deploy.BootEntry))
 
-	for _, step := range []string{"record-stock", "start"} {
-		if err := c.hook(ctx, o.Options, step); err != nil {
-			return err
-		}
+	if err := c.hook(ctx, o.Options, "record-stock"); err != nil {
+		return err
+	}
+	if err := c.hook(ctx, o.Options, "start"); err != nil {
+		return err
+	}
+	// The hook leaves nginx stock, and says why, when it cannot wire it.
+	if out, err := c.run(ctx, c.hookCmd("status"), nil); err != nil {
+		return fmt.Errorf("boot hook status: %v", err)
+	} else if s := strings.TrimSpace(string(out)); s != "nginx: otcompat" {
+		return fmt.Errorf("the boot hook left nginx stock (%s): see its line above", s)
 	}
 	if out, err := c.run(ctx, quote(c.path(deploy.Binary))+" version", nil); err != nil {
 		return fmt.Errorf("the installed binary does not run: %v", err)

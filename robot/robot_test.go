@@ -13,6 +13,9 @@ import (
 	"otcompat/deploy"
 )
 
+// testConfig is a configuration file for install --config.
+const testConfig = "badrun-policy: hide\n"
+
 // otcompatBin is the otcompat binary the tests install, built once.
 var otcompatBin string
 
@@ -46,28 +49,81 @@ func (r *fakeRobot) install(out *bytes.Buffer) error {
 	return Install(context.Background(), InstallOptions{Options: r.options(out), Self: otcompatBin})
 }
 
+// command runs `otcompat robot cmd` (the built binary) against the fake
+// robot, every option given by its environment variable, and returns what
+// it printed.
+func (r *fakeRobot) command(cmd string) (string, error) {
+	c := exec.Command(otcompatBin, "robot", cmd)
+	c.Env = append(os.Environ(),
+		"OTCOMPAT_HOST="+r.target.Host, fmt.Sprintf("OTCOMPAT_PORT=%d", r.target.Port),
+		"OTCOMPAT_USER="+r.target.User, "OTCOMPAT_IDENTITY="+r.target.Identity,
+		"OTCOMPAT_KNOWN_HOSTS="+r.target.KnownHosts, "OTCOMPAT_ROBOT_ROOT="+r.root,
+		"OTCOMPAT_ROBOT_API="+r.api, "OTCOMPAT_ROBOT_ADMIN="+r.admin)
+	out, err := c.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("otcompat robot %s: %v: %s", cmd, err, out)
+	}
+	return string(out), nil
+}
+
 // TestInstallStatusUninstall installs, checks the layout and status, and
-// uninstalls, with and without an SFTP server on the robot; the robot's
-// whole tree is byte-identical afterwards.
+// uninstalls, through the command line (which sends its own binary) and
+// through the package on a robot without an SFTP server; the robot's whole
+// tree is byte-identical afterwards.
 func TestInstallStatusUninstall(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		o    robotOptions
+		name    string
+		o       robotOptions
+		command bool
 	}{
-		{"sftp", robotOptions{}},
-		{"no-sftp", robotOptions{noSFTP: true}},
+		{"command, sftp", robotOptions{}, true},
+		{"package, no sftp", robotOptions{noSFTP: true}, false},
+		{"package, flex, --config", robotOptions{flex: true}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newFakeRobot(t, tc.o)
-			before := treeHash(t, r.root)
-			var out bytes.Buffer
-			if err := r.install(&out); err != nil {
-				t.Fatalf("install: %v\n%s", err, out.String())
+			step := func(cmd string) (string, error) {
+				if tc.command {
+					return r.command(cmd)
+				}
+				var out bytes.Buffer
+				var err error
+				switch cmd {
+				case "install":
+					o := InstallOptions{Options: r.options(&out), Self: otcompatBin}
+					if tc.o.flex {
+						o.Config = filepath.Join(r.dir, "otcompat.yaml")
+						writeFile(t, o.Config, testConfig, 0o644)
+					}
+					err = Install(context.Background(), o)
+				case "status":
+					err = Status(context.Background(), r.options(&out))
+				case "uninstall":
+					err = Uninstall(context.Background(), r.options(&out))
+				}
+				return out.String(), err
 			}
-			t.Logf("install:\n%s", out.String())
-			for _, p := range []string{deploy.Binary, deploy.Hook, deploy.UnitFile, deploy.StockNginx, deploy.BootDirOT2 + "/" + deploy.BootEntry, deploy.RuntimeUnit} {
+			before := treeHash(t, r.root)
+			out, err := step("install")
+			if err != nil {
+				t.Fatalf("install: %v\n%s", err, out)
+			}
+			t.Logf("install:\n%s", out)
+			bootDir := deploy.BootDirOT2
+			if tc.o.flex {
+				bootDir = deploy.BootDirFlex
+			}
+			for _, p := range []string{deploy.Binary, deploy.Hook, deploy.UnitFile, deploy.StockNginx, bootDir + "/" + deploy.BootEntry, deploy.RuntimeUnit} {
 				if _, err := os.Stat(filepath.Join(r.root, p)); err != nil {
 					t.Errorf("after install: %v", err)
+				}
+			}
+			if tc.o.flex {
+				if b, err := os.ReadFile(filepath.Join(r.root, ConfigFile)); err != nil || string(b) != testConfig {
+					t.Errorf("installed configuration: %q, %v; want %q", b, err, testConfig)
+				}
+				if b, err := os.ReadFile(filepath.Join(r.root, deploy.EnvFile)); err != nil || !strings.HasSuffix(string(b), "\nOTCOMPAT_CONFIG="+ConfigFile+"\n") {
+					t.Errorf("installed %s does not end in OTCOMPAT_CONFIG=%s:\n%s", deploy.EnvFile, ConfigFile, b)
 				}
 			}
 			want, _, _ := fileSHA256(otcompatBin)
@@ -75,31 +131,30 @@ func TestInstallStatusUninstall(t *testing.T) {
 				t.Errorf("installed binary SHA-256 %s, want %s", got, want)
 			}
 
-			out.Reset()
-			if err := Status(context.Background(), r.options(&out)); err != nil {
-				t.Fatalf("status: %v\n%s", err, out.String())
+			out, err = step("status")
+			if err != nil {
+				t.Fatalf("status: %v\n%s", err, out)
 			}
-			for _, want := range []string{"version: otcompat ", "nginx: routes through otcompat", "readyz: ready"} {
-				if !strings.Contains(out.String(), want) {
-					t.Errorf("status lacks %q:\n%s", want, out.String())
+			t.Logf("status:\n%s", out)
+			for _, want := range []string{"version: otcompat ", "nginx: routes through otcompat", "boot hook: nginx: otcompat", "readyz: ready"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("status lacks %q:\n%s", want, out)
 				}
 			}
 
-			out.Reset()
-			if err := Uninstall(context.Background(), r.options(&out)); err != nil {
-				t.Fatalf("uninstall: %v\n%s", err, out.String())
+			if out, err = step("uninstall"); err != nil {
+				t.Fatalf("uninstall: %v\n%s", err, out)
 			}
 			if d := diffLines(before, treeHash(t, r.root)); d != "" {
 				t.Errorf("robot root after install and uninstall differs from before:\n%s", d)
 			}
 
-			out.Reset()
-			err := Status(context.Background(), r.options(&out))
+			out, err = step("status")
 			if err == nil || !strings.Contains(err.Error(), "not installed") {
-				t.Errorf("status after uninstall: %v, want not installed\n%s", err, out.String())
+				t.Errorf("status after uninstall: %v, want not installed\n%s", err, out)
 			}
-			if !strings.Contains(out.String(), "without otcompat") {
-				t.Errorf("status after uninstall does not show nginx answering without otcompat:\n%s", out.String())
+			if !strings.Contains(out, "without otcompat") {
+				t.Errorf("status after uninstall does not show nginx answering without otcompat:\n%s", out)
 			}
 		})
 	}
@@ -141,6 +196,7 @@ func TestInstallRollsBack(t *testing.T) {
 	}{
 		{"sha256 differs on the robot", robotOptions{badSum: true}, "SHA-256 on the robot"},
 		{"nginx does not route through otcompat", robotOptions{bypass: true}, "does not route through otcompat"},
+		{"the hook leaves nginx stock", robotOptions{nginx: strings.ReplaceAll(stockNginxConf, "http://unix:/run/aiohttp.sock", "http://127.0.0.1:31949")}, "the boot hook left nginx stock"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newFakeRobot(t, tc.o)

@@ -40,8 +40,9 @@ import (
 //     user's login shell may have changed PATH in its rc files);
 //   - `systemctl`, `mount`, `umount` and `nginx` are stub scripts there: systemctl
 //     starts and stops the installed otcompat binary itself (with the
-//     test's listen addresses, not the unit's ExecStart), mount, umount
-//     and nginx (-s reload, -t) only log that they ran;
+//     test's listen addresses, not the unit's ExecStart); mount -o bind
+//     copies the source's bytes over the target and umount puts the
+//     target's own back; nginx (-t, -s reload) only logs that it ran;
 //   - `uname -m` and `df -Pk` are stubbed where a case needs another
 //     architecture or less free space;
 //   - robot-server's /run/aiohttp.sock is a real Unix socket served by the
@@ -61,6 +62,8 @@ type robotOptions struct {
 	noSFTP   bool   // no SFTP subsystem, as on an OT-2's dropbear
 	badSum   bool   // a sha256sum that prints a wrong hash
 	bypass   bool   // nginx not routing through otcompat
+	flex     bool   // a Flex's boot-scripts directory's parent
+	nginx    string // the stock nginx.conf; empty: stockNginxConf
 }
 
 type fakeRobot struct {
@@ -93,7 +96,13 @@ func newFakeRobot(t *testing.T, o robotOptions) *fakeRobot {
 		mustMkdir(t, filepath.Join(r.root, "data"))
 		writeFile(t, filepath.Join(r.root, "data/robot_settings.json"), "{\"name\": \"fake\"}\n", 0o644)
 	}
-	writeFile(t, filepath.Join(r.root, "etc/nginx/nginx.conf"), stockNginxConf, 0o644)
+	if o.flex {
+		mustMkdir(t, filepath.Join(r.root, "var/user-packages/etc"))
+	}
+	if o.nginx == "" {
+		o.nginx = stockNginxConf
+	}
+	writeFile(t, filepath.Join(r.root, "etc/nginx/nginx.conf"), o.nginx, 0o644)
 	if !o.noSocket {
 		serveUnix(t, filepath.Join(r.root, "run/aiohttp.sock"), fixtures.NewServer(fixtures.Default()))
 	}
@@ -203,8 +212,16 @@ case "$1 $unit" in
 esac
 exit 0
 `, r.root, pid, r.admin, r.dir), 0o755)
-	writeFile(t, filepath.Join(stubs, "mount"), "#!/bin/sh\n"+log+"exit 0\n", 0o755)
-	writeFile(t, filepath.Join(stubs, "umount"), "#!/bin/sh\n"+log+"exit 0\n", 0o755)
+	// mount -o bind SRC DST shows SRC's bytes at DST until umount DST:
+	// the stubs copy them over DST and put DST's own back.
+	saved := filepath.Join(r.dir, "mount.saved")
+	writeFile(t, filepath.Join(stubs, "mount"), "#!/bin/sh\n"+log+fmt.Sprintf(`[ "$1 $2" = "-o bind" ] && [ $# = 4 ] || { echo "mount stub: only -o bind SRC DST" >&2; exit 1; }
+[ ! -e %[1]s ] || { echo "mount stub: one mount at a time" >&2; exit 1; }
+cp "$4" %[1]s && cat "$3" > "$4"
+`, saved), 0o755)
+	writeFile(t, filepath.Join(stubs, "umount"), "#!/bin/sh\n"+log+fmt.Sprintf(`[ -e %[1]s ] || { echo "umount: $1: not mounted" >&2; exit 1; }
+cat %[1]s > "$1" && rm %[1]s
+`, saved), 0o755)
 	writeFile(t, filepath.Join(stubs, "nginx"), "#!/bin/sh\n"+log+"exit 0\n", 0o755)
 	if o.machine != "" {
 		writeFile(t, filepath.Join(stubs, "uname"), fmt.Sprintf("#!/bin/sh\nif [ \"$1\" = -m ]; then echo %s; else exec /bin/uname \"$@\"; fi\n", o.machine), 0o755)

@@ -84,6 +84,7 @@ underscores); a flag on the command line beats its variable.`,
 	root.AddCommand(newServeCmd(), newDemoCmd(), newFixturesCmd())
 	root.AddCommand(newCompareCmd(), newRecordCmd(), newReplayCmd())
 	root.AddCommand(newVersionCmd(), newHealthcheckCmd())
+	root.AddCommand(newRobotCmd())
 	// Environment variables fill every flag the command line left unset.
 	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return applyEnv(c) }
 	return root
