@@ -14,39 +14,10 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
-// The robot side's commands that change the system are stubbed by small
-// scripts first on the hook's PATH:
-//   - systemctl logs its arguments; "is-active" answers as $NGINX_ACTIVE says;
-//   - mount -o bind SRC DST copies SRC over DST and keeps DST's bytes for
-//     umount DST to put back (what a bind mount shows, without privileges);
-//   - nginx logs its arguments and fails when $NGINX_FAIL is set.
-//
-// sha256sum, cmp, sed and the rest are the system's.
-var stubs = map[string]string{
-	"systemctl": `#!/bin/sh
-echo "systemctl $*" >>"$CALLS"
-if [ "$1" = is-active ]; then [ "${NGINX_ACTIVE:-}" = yes ]; exit; fi
-exit 0
-`,
-	"mount": `#!/bin/sh
-echo "mount $*" >>"$CALLS"
-[ "$#" = 4 ] && [ "$1" = -o ] && [ "$2" = bind ] || { echo "mount stub: unexpected $*" >&2; exit 1; }
-saved="$MOUNTS/$(echo "$4" | tr / _)"
-[ -e "$saved" ] && { echo "mount stub: $4 already mounted" >&2; exit 1; }
-cp "$4" "$saved" && cp "$3" "$4"
-`,
-	"umount": `#!/bin/sh
-echo "umount $*" >>"$CALLS"
-saved="$MOUNTS/$(echo "$1" | tr / _)"
-[ -e "$saved" ] || { echo "umount: $1: not mounted" >&2; exit 1; }
-cp "$saved" "$1" && rm "$saved"
-`,
-	"nginx": `#!/bin/sh
-echo "nginx $*" >>"$CALLS"
-if [ -n "${NGINX_FAIL:-}" ]; then echo "nginx: [emerg] $NGINX_FAIL" >&2; exit 1; fi
-exit 0
-`,
-}
+// stubs holds the robot side's commands that change the system, as small
+// scripts put first on the hook's PATH (each says what it does); sha256sum,
+// cmp, sed and the rest are the system's.
+const stubs = "testdata/robot-stubs"
 
 // robot is a robot root in a temporary directory with otcompat's files in
 // Dir, as an install leaves them before it runs the hook.
@@ -62,15 +33,13 @@ type robot struct {
 func newRobot(t *testing.T, sh string, stock []byte) *robot {
 	t.Helper()
 	r := &robot{t: t, sh: sh, root: t.TempDir(), state: t.TempDir(), stockB: stock}
-	bin := filepath.Join(r.state, "bin")
-	mounts := filepath.Join(r.state, "mounts")
-	for _, d := range []string{bin, mounts, r.path("/etc/nginx"), r.path("/run"), r.path(Dir)} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
+	bin, err := filepath.Abs(stubs)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for name, text := range stubs {
-		if err := os.WriteFile(filepath.Join(bin, name), []byte(text), 0o755); err != nil {
+	mounts := filepath.Join(r.state, "mounts")
+	for _, d := range []string{mounts, r.path("/etc/nginx"), r.path("/run"), r.path(Dir)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
