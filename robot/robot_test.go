@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/ssh/knownhosts"
+
 	"otcompat/deploy"
 )
 
@@ -243,7 +245,12 @@ func TestBadInput(t *testing.T) {
 		}, want: "--identity: open ", wantH: "no such file"},
 		{name: "unknown host key", edit: func(r *fakeRobot, o *InstallOptions) {
 			o.KnownHosts = filepath.Join(r.dir, "empty_known_hosts")
-		}, want: "is not in " + "", wantH: "--insecure-ignore-host-key"},
+		}, want: "is not in ", wantH: "--insecure-ignore-host-key"},
+		{name: "changed host key", edit: func(r *fakeRobot, o *InstallOptions) {
+			_, other := newKey(t)
+			o.KnownHosts = filepath.Join(r.dir, "other_known_hosts")
+			writeFile(t, o.KnownHosts, knownhosts.Line([]string{o.Target.addr()}, other)+"\n", 0o644)
+		}, want: "differs from the one in", wantH: "ssh-keygen -f"},
 		{name: "not a robot: no /data", o: robotOptions{noData: true}, want: "not an Opentrons robot: it has no /data directory"},
 		{name: "not a robot: no socket", o: robotOptions{noSocket: true}, want: "no robot-server socket /run/aiohttp.sock"},
 		{name: "unknown architecture", o: robotOptions{machine: "mips"}, want: `architecture is "mips" (uname -m)`},
@@ -286,4 +293,17 @@ func portOf(t *testing.T, addr string) int {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestInsecureIgnoreHostKey logs in to a robot whose host key is in no
+// known_hosts file.
+func TestInsecureIgnoreHostKey(t *testing.T) {
+	r := newFakeRobot(t, robotOptions{})
+	var out bytes.Buffer
+	o := r.options(&out)
+	o.KnownHosts = filepath.Join(r.dir, "empty_known_hosts")
+	o.InsecureIgnoreHostKey = true
+	if err := Status(context.Background(), o); err == nil || !strings.Contains(err.Error(), "otcompat is not installed on 127.0.0.1") {
+		t.Errorf("status: %v, want it logged in and found nothing installed\n%s", err, out.String())
+	}
 }

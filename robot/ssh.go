@@ -190,15 +190,16 @@ func loadKey(p string) (ssh.Signer, error) {
 
 // hostKeyError is a host key that is not in known_hosts, or differs from it.
 type hostKeyError struct {
-	addr, file, fingerprint string
-	changed                 bool
+	t                 Target
+	file, fingerprint string
+	changed           bool
 }
 
 func (e *hostKeyError) Error() string {
 	if e.changed {
-		return fmt.Sprintf("host key of %s (%s) differs from the one in %s: if the robot was reflashed, remove its line there (ssh-keygen -R %s); otherwise someone may be in between", e.addr, e.fingerprint, e.file, e.addr)
+		return fmt.Sprintf("host key of %s (%s) differs from the one in %s: if the robot was reflashed, remove its line there (ssh-keygen -f %s -R %s); otherwise someone may be in between", e.t.addr(), e.fingerprint, e.file, e.file, quote(knownhosts.Normalize(e.t.addr())))
 	}
-	return fmt.Sprintf("host key of %s (%s) is not in %s: add it (ssh-keyscan %s >> %s) once you trust it, or pass --insecure-ignore-host-key", e.addr, e.fingerprint, e.file, e.addr, e.file)
+	return fmt.Sprintf("host key of %s (%s) is not in %s: add it (ssh-keyscan -p %d %s >> %s) once you trust it, or pass --insecure-ignore-host-key", e.t.addr(), e.fingerprint, e.file, e.t.Port, e.t.Host, e.file)
 }
 
 // hostKeyCallback checks the robot's host key against t.KnownHosts, where a
@@ -220,7 +221,7 @@ func hostKeyCallback(t Target) (ssh.HostKeyCallback, error) {
 		return nil, fmt.Errorf("--known-hosts: %v", err)
 	}
 	return func(host string, remote net.Addr, key ssh.PublicKey) error {
-		e := &hostKeyError{addr: t.addr(), file: t.KnownHosts, fingerprint: key.Type() + " " + ssh.FingerprintSHA256(key)}
+		e := &hostKeyError{t: t, file: t.KnownHosts, fingerprint: key.Type() + " " + ssh.FingerprintSHA256(key)}
 		if check == nil {
 			return e
 		}

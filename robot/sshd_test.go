@@ -51,7 +51,10 @@ import (
 //     sends requests to otcompat's socket and, when that does not answer,
 //     to robot-server's (the fail-open backup of the shipped nginx config).
 
-const sshdPath = "/usr/sbin/sshd"
+const (
+	sshdPath   = "/usr/sbin/sshd"
+	sftpServer = "/usr/lib/openssh/sftp-server"
+)
 
 // robotOptions vary the fake robot.
 type robotOptions struct {
@@ -145,7 +148,10 @@ ForceCommand %s/session
 LogLevel ERROR
 `, addr, dir, dir, dir, u.Username, dir)
 	if !o.noSFTP {
-		cfg += "Subsystem sftp /usr/lib/openssh/sftp-server\n"
+		if _, err := os.Stat(sftpServer); err != nil {
+			t.Skipf("no SFTP server (Debian openssh-sftp-server): %v", err)
+		}
+		cfg += "Subsystem sftp " + sftpServer + "\n"
 	}
 	writeFile(t, filepath.Join(dir, "sshd_config"), cfg, 0o600)
 	if os.Geteuid() == 0 {
