@@ -81,6 +81,7 @@ func TestInstallStatusUninstall(t *testing.T) {
 		{"command, sftp", robotOptions{}, true},
 		{"package, no sftp", robotOptions{noSFTP: true}, false},
 		{"package, flex, --config", robotOptions{flex: true}, false},
+		{"package, aarch64 from --dist", robotOptions{machine: "aarch64"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newFakeRobot(t, tc.o)
@@ -97,6 +98,9 @@ func TestInstallStatusUninstall(t *testing.T) {
 						o.Config = filepath.Join(r.dir, "otcompat.yaml")
 						writeFile(t, o.Config, testConfig, 0o644)
 					}
+					if tc.o.machine != "" {
+						o.Dist = r.dir
+					}
 					err = Install(context.Background(), o)
 				case "status":
 					err = Status(context.Background(), r.options(&out))
@@ -104,6 +108,19 @@ func TestInstallStatusUninstall(t *testing.T) {
 					err = Uninstall(context.Background(), r.options(&out))
 				}
 				return out.String(), err
+			}
+			sent := otcompatBin
+			if tc.o.machine == "aarch64" {
+				// The fake robot runs on this machine, so the file under
+				// the arm64 name is this machine's binary with bytes
+				// appended (still runnable): a SHA-256 of its own shows
+				// that --dist's file went, not this program.
+				sent = filepath.Join(r.dir, "otcompat-linux-arm64")
+				b, err := os.ReadFile(otcompatBin)
+				if err != nil {
+					t.Fatal(err)
+				}
+				writeFile(t, sent, string(b)+"not the same file", 0o755)
 			}
 			before := treeHash(t, r.root)
 			out, err := step("install")
@@ -128,7 +145,7 @@ func TestInstallStatusUninstall(t *testing.T) {
 					t.Errorf("installed %s does not end in OTCOMPAT_CONFIG=%s:\n%s", deploy.EnvFile, ConfigFile, b)
 				}
 			}
-			want, _, _ := fileSHA256(otcompatBin)
+			want, _, _ := fileSHA256(sent)
 			if got, _, _ := fileSHA256(filepath.Join(r.root, deploy.Binary)); got != want {
 				t.Errorf("installed binary SHA-256 %s, want %s", got, want)
 			}
