@@ -338,7 +338,7 @@ func (o InstallOptions) binaryFor(a Arch) (string, error) {
 		return o.Self, nil
 	}
 	if o.Dist == "" {
-		return "", fmt.Errorf("the robot is %s and this otcompat is linux/%s: give --dist DIR holding %s (scripts/dist builds it)", a.Machine, strings.TrimSuffix(self, "/"), a.DistName)
+		return "", fmt.Errorf("the robot is %s and this otcompat is built for %s/%s: give --dist DIR holding %s (scripts/dist builds it)", a.Machine, runtime.GOOS, runtime.GOARCH, a.DistName)
 	}
 	p := filepath.Join(o.Dist, a.DistName)
 	if _, err := os.Stat(p); err != nil {

@@ -258,10 +258,17 @@ func (e *remoteError) Error() string {
 	return msg
 }
 
+// commandTimeout bounds one command on the robot, so that a robot that
+// stops answering ends the command with an error instead of a hang. The
+// longest is sending the binary through cat, a few MB/s over Wi-Fi.
+const commandTimeout = 5 * time.Minute
+
 // run runs a shell command on the robot with stdin as its input and returns
 // its standard output. A non-zero exit is a *remoteError carrying the last
 // line of standard error.
 func (c *Conn) run(ctx context.Context, cmd string, stdin io.Reader) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
+	defer cancel()
 	s, err := c.client.NewSession()
 	if err != nil {
 		return nil, fmt.Errorf("%s: SSH session: %v", c.t.addr(), err)
@@ -308,25 +315,43 @@ func quote(s string) string {
 // put writes r to the robot file p (a full path, already under the root)
 // with the given mode.
 func (c *Conn) put(ctx context.Context, p string, r io.Reader, mode os.FileMode) error {
-	if c.files != nil {
-		f, err := c.files.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
+	if c.files == nil {
+		_, err := c.run(ctx, fmt.Sprintf("cat > %s && chmod %o %s", quote(p), mode.Perm(), quote(p)), r)
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
+	defer cancel()
+	fc := c.files
+	done := make(chan error, 1)
+	go func() { done <- sftpPut(fc, p, r, mode) }()
+	select {
+	case err := <-done:
 		if err != nil {
 			return fmt.Errorf("on the robot, writing %s: %v", p, err)
 		}
-		if _, err := io.Copy(f, r); err != nil {
-			f.Close()
-			return fmt.Errorf("on the robot, writing %s: %v", p, err)
-		}
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("on the robot, writing %s: %v", p, err)
-		}
-		if err := c.files.Chmod(p, mode); err != nil {
-			return fmt.Errorf("on the robot, chmod %s: %v", p, err)
-		}
 		return nil
+	case <-ctx.Done():
+		// Closing the client ends the transfer; later files go through cat.
+		fc.Close()
+		c.files = nil
+		<-done
+		return fmt.Errorf("on the robot, writing %s: %v", p, ctx.Err())
 	}
-	_, err := c.run(ctx, fmt.Sprintf("cat > %s && chmod %o %s", quote(p), mode.Perm(), quote(p)), r)
-	return err
+}
+
+func sftpPut(fc *sftp.Client, p string, r io.Reader, mode os.FileMode) error {
+	f, err := fc.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return fc.Chmod(p, mode)
 }
 
 // dialRobot opens a TCP connection from the robot to addr (host:port as
