@@ -57,7 +57,7 @@ const (
 	Mounted = "/run/otcompat-boot.mounted"
 
 	// BootEntry is the name of the hook's entry in the boot-scripts
-	// directory: run-parts runs only names without a dot.
+	// directory: without a dot, which some run-parts skip.
 	BootEntry = "otcompat"
 	// BootDirOT2 is the OT-2's boot-scripts directory (/var/data/boot.d,
 	// which /data is a bind mount of); the robot's "Boot Scripts" settings

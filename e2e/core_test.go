@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"testing"
@@ -258,7 +260,9 @@ func TestBadRunPolicies(t *testing.T) {
 	}
 }
 
-const recordings = "../testdata/recordings/robot-server-badruns"
+// recordings is the recording of a real robot-server the tests replay;
+// OTCOMPAT_RECORDINGS names another one with the same layout (README there).
+var recordings = cmp.Or(os.Getenv("OTCOMPAT_RECORDINGS"), "../testdata/recordings/robot-server-badruns")
 
 // TestRecordedRobotServer replays a real robot-server with genuine BadRuns:
 // through the binary, old clients get exactly what that server answered once
@@ -292,8 +296,8 @@ func TestRecordedRobotServer(t *testing.T) {
 					}
 				}
 			}
-			if n != 21 {
-				t.Errorf("checked %d recorded requests, want 21", n)
+			if n == 0 {
+				t.Errorf("%s/expected-hide has no exchange of version 3", recordings)
 			}
 		})
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +45,7 @@ func TestBadCommandLineExitsWithStatus2AndOneLine(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, binary, tc.args...)
+			cmd := otcompatCmd(ctx, tc.args...)
 			cmd.Env = append(cleanEnv(), tc.env...)
 			var stderr tailBuffer
 			stderr.max = 64 << 10
@@ -106,3 +108,22 @@ func TestEnvironmentSetsFlagsAndFlagsBeatIt(t *testing.T) {
 		})
 	}
 }
+
+// TestVersionCommand: otcompat version names the version, commit, Go
+// version and platform; OTCOMPAT_E2E_PLATFORM, when set, is the platform
+// the binary under test must say it was built for (an emulated one, say).
+func TestVersionCommand(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := qaRun(t, "version")
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if !versionLine.MatchString(stdout) {
+		t.Errorf("version printed %q", stdout)
+	}
+	if want := os.Getenv("OTCOMPAT_E2E_PLATFORM"); want != "" && !strings.HasSuffix(stdout, ", "+want+")\n") {
+		t.Errorf("version printed %q, want platform %s", stdout, want)
+	}
+}
+
+var versionLine = regexp.MustCompile(`^otcompat \S+ \(commit \S+, go\S+, [a-z0-9]+/[a-z0-9]+\)\n$`)

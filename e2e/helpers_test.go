@@ -87,7 +87,7 @@ func tryStartProxy(t *testing.T, cfg proxyConfig) (*proc, error) {
 		args = append(args, "--upstream", cfg.upstream)
 	}
 	args = append(args, cfg.args...)
-	p.cmd = exec.Command(binary, args...)
+	p.cmd = otcompatCmd(context.Background(), args...)
 	p.cmd.Env = append(cleanEnv(), cfg.env...)
 	p.cmd.Stdout = p.stderr
 	p.cmd.Stderr = p.stderr
@@ -96,6 +96,7 @@ func tryStartProxy(t *testing.T, cfg proxyConfig) (*proc, error) {
 	}
 	go func() {
 		p.exit = p.cmd.Wait()
+		notePeakRSS(p.cmd.ProcessState)
 		close(p.done)
 	}()
 	p.client = newClient(t, p.network, p.addr)

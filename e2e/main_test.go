@@ -10,20 +10,63 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 )
 
-// binary is the otcompat executable built once for the whole package.
-var binary string
+// binary is the otcompat executable built once for the whole package, or
+// the one named by OTCOMPAT_E2E_BINARY (a cross-built linux/arm one, say),
+// which runner, when OTCOMPAT_E2E_RUNNER names one (qemu-arm-static), runs:
+// the same tests then run the emulated binary.
+var binary, runner string
+
+// otcompatCmd is the command that runs the binary with args.
+func otcompatCmd(ctx context.Context, args ...string) *exec.Cmd {
+	if runner != "" {
+		return exec.CommandContext(ctx, runner, append([]string{binary}, args...)...)
+	}
+	return exec.CommandContext(ctx, binary, args...)
+}
+
+// notePeakRSS appends the peak resident set size, in KiB, of an exited
+// otcompat process (its runner's, emulator included, under a runner) to the
+// file OTCOMPAT_E2E_RSS_FILE names, when it names one: .ci/run reports the
+// largest.
+func notePeakRSS(ps *os.ProcessState) {
+	name := os.Getenv("OTCOMPAT_E2E_RSS_FILE")
+	if name == "" || ps == nil {
+		return
+	}
+	ru, ok := ps.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return
+	}
+	rssMu.Lock()
+	defer rssMu.Unlock()
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return
+	}
+	defer f.Close()
+	fmt.Fprintln(f, ru.Maxrss)
+}
+
+var rssMu sync.Mutex
 
 func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
 }
 
 func runMain(m *testing.M) int {
+	if b := os.Getenv("OTCOMPAT_E2E_BINARY"); b != "" {
+		binary, runner = b, os.Getenv("OTCOMPAT_E2E_RUNNER")
+		return runTests(m)
+	}
 	dir, err := os.MkdirTemp("", "otcompat-e2e-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
@@ -39,6 +82,10 @@ func runMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: building otcompat: %v\n%s", err, out)
 		return 1
 	}
+	return runTests(m)
+}
+
+func runTests(m *testing.M) int {
 	before := goleak.IgnoreCurrent()
 	code := m.Run()
 	if code == 0 {

@@ -32,7 +32,7 @@ func qaStart(t *testing.T, args ...string) *qaProc {
 	t.Helper()
 	p := &qaProc{t: t, log: &tailBuffer{max: 256 << 10}, done: make(chan struct{}),
 		sock: filepath.Join(shortTempDir(t), "otcompat.sock")}
-	p.cmd = exec.Command(binary, append(args, "--listen", "unix:"+p.sock)...)
+	p.cmd = otcompatCmd(context.Background(), append(args, "--listen", "unix:"+p.sock)...)
 	p.cmd.Env = cleanEnv()
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
@@ -40,6 +40,7 @@ func qaStart(t *testing.T, args ...string) *qaProc {
 	}
 	go func() {
 		p.exit = p.cmd.Wait()
+		notePeakRSS(p.cmd.ProcessState)
 		close(p.done)
 	}()
 	t.Cleanup(func() {
@@ -101,11 +102,12 @@ func qaRun(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd := otcompatCmd(ctx, args...)
 	cmd.Env = cleanEnv()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
+	notePeakRSS(cmd.ProcessState)
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
