@@ -103,9 +103,7 @@ func Install(ctx context.Context, o InstallOptions) error {
 	}
 	o.say("robot %s: %s, %s free on /data; sending %s (%s)", o.Host, facts.Arch.Machine, mib(facts.DataFreeBytes), bin, mib(size))
 
-	if installed, err := c.exists(ctx, deploy.Dir); err != nil {
-		return err
-	} else if installed {
+	if facts.Installed {
 		o.say("replacing the otcompat installed on %s", o.Host)
 		if err := c.uninstall(ctx, o.Options); err != nil {
 			return fmt.Errorf("removing the installed otcompat first: %v", err)
@@ -125,24 +123,14 @@ func Install(ctx context.Context, o InstallOptions) error {
 
 // install does Install's steps that change the robot.
 func (c *Conn) install(ctx context.Context, o InstallOptions, facts Facts, bin, sum string, config []byte) error {
-	bootDir, err := c.bootDir(ctx)
-	if err != nil {
-		return err
+	// Uninstall removes the boot directory (and its parent) only if install
+	// made them.
+	bootDir := facts.BootDir
+	record := ""
+	for _, d := range facts.Missing {
+		record += d + "\n"
 	}
-	var created []string
-	for _, d := range []string{path.Dir(bootDir), bootDir} {
-		ok, err := c.exists(ctx, d)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			created = append(created, d)
-		}
-	}
-	if _, err := c.run(ctx, "mkdir -p "+quote(c.path(deploy.Dir))+" "+quote(c.path(bootDir)), nil); err != nil {
-		return err
-	}
-	if err := c.put(ctx, c.path(createdRecord), strings.NewReader(linesOf(created)), 0o644); err != nil {
+	if _, err := c.run(ctx, "mkdir -p "+quote(c.path(deploy.Dir))+" "+quote(c.path(bootDir))+" && cat > "+quote(c.path(createdRecord)), strings.NewReader(record)); err != nil {
 		return err
 	}
 
@@ -245,16 +233,6 @@ func (c *Conn) hook(ctx context.Context, o Options, cmd string) error {
 // root the hook puts in front of its paths.
 func (c *Conn) hookCmd(cmd string) string {
 	return "ROOT=" + quote(c.t.Root) + " /bin/sh " + quote(c.path(deploy.Hook)) + " " + cmd
-}
-
-// bootDir is the robot's boot-scripts directory: the Flex's where it has
-// one, else the OT-2's.
-func (c *Conn) bootDir(ctx context.Context) (string, error) {
-	flex, err := c.exists(ctx, path.Dir(deploy.BootDirFlex))
-	if err != nil || !flex {
-		return deploy.BootDirOT2, err
-	}
-	return deploy.BootDirFlex, nil
 }
 
 // exists says whether the robot path p (under the root) exists.
@@ -409,11 +387,4 @@ func fileSHA256(p string) (string, int64, error) {
 		return "", 0, fmt.Errorf("reading %s: %v", p, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
-}
-
-func linesOf(ss []string) string {
-	if len(ss) == 0 {
-		return ""
-	}
-	return strings.Join(ss, "\n") + "\n"
 }

@@ -3,8 +3,11 @@ package robot
 import (
 	"context"
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
+
+	"otcompat/deploy"
 )
 
 // Arch is a robot's machine, as `uname -m` names it, with the build of
@@ -45,6 +48,13 @@ type Facts struct {
 	Arch Arch
 	// DataFreeBytes is the space left on the file system of /data.
 	DataFreeBytes int64
+	// Installed: deploy.Dir exists.
+	Installed bool
+	// BootDir is the robot's boot-scripts directory: the Flex's where its
+	// parent exists, else the OT-2's (whose parent is /data). Missing lists
+	// it when it does not exist yet.
+	BootDir string
+	Missing []string
 }
 
 // Robot paths every Opentrons robot has: robot-server's socket and the
@@ -55,17 +65,28 @@ const (
 )
 
 // probeScript prints one "key value" line per fact; it changes nothing.
-// $1 is the robot's /data, $2 robot-server's socket (both under the root).
+// Its arguments are robot paths under the root: /data, robot-server's
+// socket, deploy.Dir, the Flex's boot-scripts directory and its parent,
+// the OT-2's boot-scripts directory.
 const probeScript = `echo "machine $(uname -m)"
-if [ -d "$1" ]; then echo data yes; else echo data no; fi
-if [ -S "$2" ]; then echo socket yes; else echo socket no; fi
+yes() { if [ "$@" ]; then echo yes; else echo no; fi; }
+echo "data $(yes -d "$1")"
+echo "socket $(yes -S "$2")"
+echo "installed $(yes -e "$3")"
+echo "flexparent $(yes -d "$5")"
+echo "flexboot $(yes -d "$4")"
+echo "ot2boot $(yes -d "$6")"
 if [ -d "$1" ]; then df -Pk "$1" | sed 's/^/df /'; fi
 `
 
-// probe learns the robot's architecture and free space, and refuses a host
-// that is not an Opentrons robot.
+// probe learns the robot's architecture, free space and what is installed,
+// and refuses a host that is not an Opentrons robot.
 func (c *Conn) probe(ctx context.Context) (Facts, error) {
-	out, err := c.run(ctx, "sh -c "+quote(probeScript)+" probe "+quote(c.path(dataDir))+" "+quote(c.path(serverSocket)), nil)
+	cmd := "sh -c " + quote(probeScript) + " probe"
+	for _, p := range []string{dataDir, serverSocket, deploy.Dir, deploy.BootDirFlex, path.Dir(deploy.BootDirFlex), deploy.BootDirOT2} {
+		cmd += " " + quote(c.path(p))
+	}
+	out, err := c.run(ctx, cmd, nil)
 	if err != nil {
 		return Facts{}, err
 	}
@@ -74,28 +95,23 @@ func (c *Conn) probe(ctx context.Context) (Facts, error) {
 
 // parseProbe reads probeScript's output.
 func parseProbe(out string) (Facts, error) {
-	var machine, data, socket string
+	kv := map[string]string{}
 	var df []string
 	for _, line := range strings.Split(out, "\n") {
 		k, v, _ := strings.Cut(line, " ")
-		switch k {
-		case "machine":
-			machine = strings.TrimSpace(v)
-		case "data":
-			data = v
-		case "socket":
-			socket = v
-		case "df":
+		if k == "df" {
 			df = append(df, v)
+		} else {
+			kv[k] = strings.TrimSpace(v)
 		}
 	}
 	switch {
-	case data != "yes":
+	case kv["data"] != "yes":
 		return Facts{}, fmt.Errorf("not an Opentrons robot: it has no %s directory", dataDir)
-	case socket != "yes":
+	case kv["socket"] != "yes":
 		return Facts{}, fmt.Errorf("not an Opentrons robot (or robot-server is not running): no robot-server socket %s", serverSocket)
 	}
-	a, err := archOf(machine)
+	a, err := archOf(kv["machine"])
 	if err != nil {
 		return Facts{}, err
 	}
@@ -103,7 +119,20 @@ func parseProbe(out string) (Facts, error) {
 	if err != nil {
 		return Facts{}, fmt.Errorf("free space on %s: %v", dataDir, err)
 	}
-	return Facts{Arch: a, DataFreeBytes: free}, nil
+	f := Facts{Arch: a, DataFreeBytes: free, Installed: kv["installed"] == "yes", BootDir: deploy.BootDirOT2}
+	switch {
+	case kv["flexparent"] == "yes":
+		f.BootDir = deploy.BootDirFlex
+		if kv["flexboot"] != "yes" {
+			f.Missing = []string{deploy.BootDirFlex}
+		}
+	case a.GOARCH == "arm64":
+		// A Flex runs only the boot scripts of its own directory.
+		return Facts{}, fmt.Errorf("the robot is %s (a Flex) but has no %s, where a Flex keeps its boot scripts: not a robot layout otcompat knows", a.Machine, path.Dir(deploy.BootDirFlex))
+	case kv["ot2boot"] != "yes":
+		f.Missing = []string{deploy.BootDirOT2}
+	}
+	return f, nil
 }
 
 // parseDF reads the available space from `df -Pk DIR`: POSIX output, a

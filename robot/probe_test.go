@@ -60,7 +60,8 @@ func TestParseProbe(t *testing.T) {
 		err      string
 	}{
 		{"ot2", "machine armv7l\ndata yes\nsocket yes\n" + dfOK, "arm", ""},
-		{"flex", "machine aarch64\ndata yes\nsocket yes\n" + dfOK, "arm64", ""},
+		{"flex", "machine aarch64\ndata yes\nsocket yes\nflexparent yes\n" + dfOK, "arm64", ""},
+		{"flex without its boot directory's parent", "machine aarch64\ndata yes\nsocket yes\n" + dfOK, "", "has no /var/user-packages/etc"},
 		{"no data", "machine armv7l\ndata no\nsocket yes\n", "", "no /data directory"},
 		{"no socket", "machine armv7l\ndata yes\nsocket no\n" + dfOK, "", "no robot-server socket"},
 		{"unknown machine", "machine riscv64\ndata yes\nsocket yes\n" + dfOK, "", `"riscv64"`},

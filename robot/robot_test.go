@@ -33,7 +33,7 @@ func runTests(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	otcompatBin = filepath.Join(dir, "otcompat")
-	cmd := exec.Command("go", "build", "-o", otcompatBin, "../cmd/otcompat")
+	cmd := exec.Command("go", "build", "-ldflags=-s -w", "-o", otcompatBin, "../cmd/otcompat")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building otcompat: %v\n%s", err, out)
@@ -81,7 +81,7 @@ func TestInstallStatusUninstall(t *testing.T) {
 		{"command, sftp", robotOptions{}, true},
 		{"package, no sftp", robotOptions{noSFTP: true}, false},
 		{"package, flex, --config", robotOptions{flex: true}, false},
-		{"package, aarch64 from --dist", robotOptions{machine: "aarch64"}, false},
+		{"package, flex, aarch64 from --dist", robotOptions{machine: "aarch64", flex: true}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newFakeRobot(t, tc.o)
@@ -94,7 +94,7 @@ func TestInstallStatusUninstall(t *testing.T) {
 				switch cmd {
 				case "install":
 					o := InstallOptions{Options: r.options(&out), Self: otcompatBin}
-					if tc.o.flex {
+					if tc.o.flex && tc.o.machine == "" {
 						o.Config = filepath.Join(r.dir, "otcompat.yaml")
 						writeFile(t, o.Config, testConfig, 0o644)
 					}
@@ -137,7 +137,7 @@ func TestInstallStatusUninstall(t *testing.T) {
 					t.Errorf("after install: %v", err)
 				}
 			}
-			if tc.o.flex {
+			if tc.o.flex && tc.o.machine == "" {
 				if b, err := os.ReadFile(filepath.Join(r.root, ConfigFile)); err != nil || string(b) != testConfig {
 					t.Errorf("installed configuration: %q, %v; want %q", b, err, testConfig)
 				}
@@ -271,6 +271,7 @@ func TestBadInput(t *testing.T) {
 		{name: "not a robot: no /data", o: robotOptions{noData: true}, want: "not an Opentrons robot: it has no /data directory"},
 		{name: "not a robot: no socket", o: robotOptions{noSocket: true}, want: "no robot-server socket /run/aiohttp.sock"},
 		{name: "unknown architecture", o: robotOptions{machine: "mips"}, want: `architecture is "mips" (uname -m)`},
+		{name: "a Flex without its boot-scripts directory", o: robotOptions{machine: "aarch64"}, want: "(a Flex) but has no /var/user-packages/etc"},
 		{name: "other architecture without --dist", o: robotOptions{machine: "armv7l"}, want: "give --dist DIR holding otcompat-linux-armv7"},
 		{name: "too little space", o: robotOptions{dfAvailK: 1024}, want: "too little space on /data: 1.0 MiB free, install needs"},
 	} {
