@@ -108,6 +108,10 @@ func Install(ctx context.Context, o InstallOptions) error {
 		if err := c.uninstall(ctx, o.Options); err != nil {
 			return fmt.Errorf("removing the installed otcompat first: %v", err)
 		}
+		// What exists changed: the boot-scripts directory may be gone.
+		if facts, err = c.probe(ctx); err != nil {
+			return fmt.Errorf("%s: %v", o.Host, err)
+		}
 	}
 	if err := c.install(ctx, o, facts, bin, sum, config); err != nil {
 		// The rollback runs even when ctx was cancelled (Ctrl-C).
@@ -123,8 +127,7 @@ func Install(ctx context.Context, o InstallOptions) error {
 
 // install does Install's steps that change the robot.
 func (c *Conn) install(ctx context.Context, o InstallOptions, facts Facts, bin, sum string, config []byte) error {
-	// Uninstall removes the boot directory (and its parent) only if install
-	// made them.
+	// Uninstall removes the boot-scripts directory only if install made it.
 	bootDir := facts.BootDir
 	record := ""
 	for _, d := range facts.Missing {
