@@ -4,7 +4,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # VERSION=0.1.0 make dist stamps a release; see scripts/dist.
 export VERSION COMMIT TARGETS
 
-.PHONY: all build test race lint vet staticcheck fmt dist soak clean
+.PHONY: all build test race lint vet staticcheck fmt dist soak arm-e2e clean
 
 all: lint test
 
@@ -39,6 +39,10 @@ dist:
 # A load test through the proxy: SOAK_ARGS="--duration 5m --connections 1000".
 soak:
 	scripts/soak $(SOAK_ARGS)
+
+# The robots' binaries (armv7, arm64) through e2e tests under qemu-user.
+arm-e2e:
+	scripts/arm-e2e
 
 clean:
 	rm -rf dist

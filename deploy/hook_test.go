@@ -22,17 +22,16 @@ const stubs = "testdata/robot-stubs"
 // robot is a robot root in a temporary directory with otcompat's files in
 // Dir, as an install leaves them before it runs the hook.
 type robot struct {
-	t      *testing.T
-	sh     string // the shell that runs the hook
-	root   string
-	state  string // the stubs' call log and saved mounts, outside the root
-	env    []string
-	stockB []byte
+	t     *testing.T
+	sh    string // the shell that runs the hook
+	root  string
+	state string // the stubs' call log and saved mounts, outside the root
+	env   []string
 }
 
-func newRobot(t *testing.T, sh string, stock []byte) *robot {
+func newRobot(t *testing.T, sh shell, stock []byte) *robot {
 	t.Helper()
-	r := &robot{t: t, sh: sh, root: t.TempDir(), state: t.TempDir(), stockB: stock}
+	r := &robot{t: t, sh: sh.sh, root: t.TempDir(), state: t.TempDir()}
 	bin, err := filepath.Abs(stubs)
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +54,11 @@ func newRobot(t *testing.T, sh string, stock []byte) *robot {
 		r.write(f.Path, b, fs.FileMode(f.Mode))
 	}
 	r.write(Binary, []byte("#!/bin/sh\n"), 0o755)
-	r.env = append(os.Environ(), "ROOT="+r.root, "PATH="+bin+":"+os.Getenv("PATH"),
+	path := bin + ":" + os.Getenv("PATH")
+	if sh.dir != "" {
+		path = bin + ":" + sh.dir + ":" + os.Getenv("PATH")
+	}
+	r.env = append(os.Environ(), "ROOT="+r.root, "PATH="+path,
 		"CALLS="+filepath.Join(r.state, "calls"), "MOUNTS="+mounts)
 	return r
 }
@@ -106,16 +109,25 @@ func (r *robot) hook(env []string, args ...string) (int, string, []string) {
 	return code, string(out), lines
 }
 
-// shells are the shells the hook must run under: the system's sh, and
-// busybox's (the OT-2's /bin/sh) where busybox is installed.
-func shells(t *testing.T) map[string]string {
-	sh := map[string]string{"sh": "/bin/sh"}
+// A shell runs the hook: sh, with the tools found first in dir (if any).
+type shell struct{ sh, dir string }
+
+// applets are the tools the hook and the stubs use.
+var applets = []string{"sh", "sed", "grep", "cmp", "sha256sum", "tail", "cut", "tr", "date", "dirname", "mkdir", "cp", "mv", "rm"}
+
+// shells are what the hook must run under: the system's sh and tools, and
+// busybox's sh and applets (the OT-2's /bin/sh is busybox) where busybox
+// is installed.
+func shells(t *testing.T) map[string]shell {
+	sh := map[string]shell{"sh": {sh: "/bin/sh"}}
 	if p, err := exec.LookPath("busybox"); err == nil {
 		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, "ash"), []byte("#!/bin/sh\nexec "+p+" sh \"$@\"\n"), 0o755); err != nil {
-			t.Fatal(err)
+		for _, a := range applets {
+			if err := os.Symlink(p, filepath.Join(dir, a)); err != nil {
+				t.Fatal(err)
+			}
 		}
-		sh["busybox"] = filepath.Join(dir, "ash")
+		sh["busybox"] = shell{sh: filepath.Join(dir, "sh"), dir: dir}
 	} else {
 		t.Log("busybox not installed: the hook runs under /bin/sh only")
 	}
@@ -252,44 +264,46 @@ func TestHookFallsBack(t *testing.T) {
 			}
 		}, nil, "no 'http {' line or no 'proxy_pass http://unix:/run/aiohttp.sock;'"},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			r := newRobot(t, "/bin/sh", stock)
-			if code, out, _ := r.hook(nil, "record-stock"); code != 0 {
-				t.Fatal(out)
-			}
-			if tt.prepare != nil {
-				tt.prepare(r)
-			}
-			before := r.read(NginxConf)
-			code, out, calls := r.hook(append([]string{"NGINX_ACTIVE=yes"}, tt.env...))
-			if code != 0 {
-				t.Errorf("start exited %d: the fallback is not an error\n%s", code, out)
-			}
-			if !strings.Contains(out, "nginx left stock: ") || !strings.Contains(out, tt.want) {
-				t.Errorf("start said %q, want a line with %q", out, tt.want)
-			}
-			if log := string(r.read(BootLog)); !strings.Contains(log, tt.want) {
-				t.Errorf("boot.log: %q", log)
-			}
-			if !bytes.Equal(r.read(NginxConf), before) || r.exists(Mounted) || r.exists(GeneratedNginx+".new") {
-				t.Error("nginx.conf changed, or a mount marker or a half-made configuration is left")
-			}
-			for _, c := range calls {
-				if strings.HasPrefix(c, "mount") || strings.HasPrefix(c, "systemctl reload") {
-					t.Errorf("fallback ran %q", c)
+		for shName, sh := range shells(t) {
+			t.Run(shName+"/"+tt.name, func(t *testing.T) {
+				r := newRobot(t, sh, stock)
+				if code, out, _ := r.hook(nil, "record-stock"); code != 0 {
+					t.Fatal(out)
 				}
-			}
-			if !has(calls, "systemctl start --no-block otcompat.service") {
-				t.Error("otcompat.service not started")
-			}
-		})
+				if tt.prepare != nil {
+					tt.prepare(r)
+				}
+				before := r.read(NginxConf)
+				code, out, calls := r.hook(append([]string{"NGINX_ACTIVE=yes"}, tt.env...))
+				if code != 0 {
+					t.Errorf("start exited %d: the fallback is not an error\n%s", code, out)
+				}
+				if !strings.Contains(out, "nginx left stock: ") || !strings.Contains(out, tt.want) {
+					t.Errorf("start said %q, want a line with %q", out, tt.want)
+				}
+				if log := string(r.read(BootLog)); !strings.Contains(log, tt.want) {
+					t.Errorf("boot.log: %q", log)
+				}
+				if !bytes.Equal(r.read(NginxConf), before) || r.exists(Mounted) || r.exists(GeneratedNginx+".new") {
+					t.Error("nginx.conf changed, or a mount marker or a half-made configuration is left")
+				}
+				for _, c := range calls {
+					if strings.HasPrefix(c, "mount") || strings.HasPrefix(c, "systemctl reload") {
+						t.Errorf("fallback ran %q", c)
+					}
+				}
+				if !has(calls, "systemctl start --no-block otcompat.service") {
+					t.Error("otcompat.service not started")
+				}
+			})
+		}
 	}
 }
 
 // TestHookReinstall: a new snippet from a reinstall replaces the mounted
 // configuration in the same boot.
 func TestHookReinstall(t *testing.T) {
-	r := newRobot(t, "/bin/sh", readTestdata(t, "stock-ot2.conf"))
+	r := newRobot(t, shell{sh: "/bin/sh"}, readTestdata(t, "stock-ot2.conf"))
 	r.hook(nil, "record-stock")
 	if code, out, _ := r.hook(nil); code != 0 {
 		t.Fatal(out)
@@ -306,9 +320,13 @@ func TestHookReinstall(t *testing.T) {
 }
 
 func TestHookErrors(t *testing.T) {
-	r := newRobot(t, "/bin/sh", readTestdata(t, "stock-ot2.conf"))
+	r := newRobot(t, shell{sh: "/bin/sh"}, readTestdata(t, "stock-ot2.conf"))
 	if code, out, _ := r.hook(nil, "restart"); code != 2 || !strings.Contains(out, "unknown command restart") {
 		t.Errorf("unknown command: %d %q", code, out)
+	}
+	// stop on a robot where nothing was started: nothing to undo.
+	if code, out, calls := r.hook(nil, "stop"); code != 0 || len(calls) != 0 {
+		t.Errorf("stop with nothing started: %d %q %v", code, out, calls)
 	}
 	_ = os.Remove(r.path(Binary))
 	if code, out, calls := r.hook(nil); code != 1 || !strings.Contains(out, "/data/otcompat/otcompat is missing") || len(calls) != 0 {
@@ -356,4 +374,62 @@ func golden(t *testing.T, name string, got []byte) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs from what the hook made:\n%s", p, got)
 	}
+}
+
+// TestHookStopLeavesStock: start, then stop and the removal of Dir, leave
+// the robot root byte for byte as it was before the install.
+func TestHookStopLeavesStock(t *testing.T) {
+	for shName, sh := range shells(t) {
+		t.Run(shName, func(t *testing.T) {
+			r := newRobot(t, sh, readTestdata(t, "stock-flex.conf"))
+			if err := os.MkdirAll(r.path("/run/systemd/system"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			before := snapshot(t, r.root, r.path(Dir))
+			for _, args := range [][]string{{"record-stock"}, {"start"}, {"start"}, {"stop"}} {
+				if code, out, _ := r.hook([]string{"NGINX_ACTIVE=yes"}, args...); code != 0 {
+					t.Fatalf("%s: %d %s", args[0], code, out)
+				}
+			}
+			if err := os.RemoveAll(r.path(Dir)); err != nil {
+				t.Fatal(err)
+			}
+			if after := snapshot(t, r.root, ""); after != before {
+				t.Errorf("the root differs from before the install:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+		})
+	}
+}
+
+// snapshot lists every path under root but skip, with its mode and bytes.
+func snapshot(t *testing.T, root, skip string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == skip {
+			if err == nil && d.IsDir() {
+				return filepath.SkipDir
+			}
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		b.WriteString(rel + " " + info.Mode().String())
+		if info.Mode().IsRegular() {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			b.WriteString(" " + string(data))
+		}
+		b.WriteString("\n")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }

@@ -96,7 +96,7 @@ func tryStartProxy(t *testing.T, cfg proxyConfig) (*proc, error) {
 	}
 	go func() {
 		p.exit = p.cmd.Wait()
-		notePeakRSS(p.cmd.ProcessState)
+		notePeakRSS(p.cmd)
 		close(p.done)
 	}()
 	p.client = newClient(t, p.network, p.addr)

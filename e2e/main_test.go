@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -33,17 +34,21 @@ func otcompatCmd(ctx context.Context, args ...string) *exec.Cmd {
 }
 
 // notePeakRSS appends the peak resident set size, in KiB, of an exited
-// otcompat process (its runner's, emulator included, under a runner) to the
-// file OTCOMPAT_E2E_RSS_FILE names, when it names one: .ci/run reports the
-// largest.
-func notePeakRSS(ps *os.ProcessState) {
+// otcompat process (its runner's, emulator included, under a runner) and
+// its subcommand to the file OTCOMPAT_E2E_RSS_FILE names, when it names
+// one: scripts/arm-e2e reports them.
+func notePeakRSS(cmd *exec.Cmd) {
 	name := os.Getenv("OTCOMPAT_E2E_RSS_FILE")
-	if name == "" || ps == nil {
+	if name == "" || cmd.ProcessState == nil {
 		return
 	}
-	ru, ok := ps.SysUsage().(*syscall.Rusage)
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	if !ok {
 		return
+	}
+	sub := "?"
+	if i := slices.Index(cmd.Args, binary); i >= 0 && i+1 < len(cmd.Args) {
+		sub = cmd.Args[i+1]
 	}
 	rssMu.Lock()
 	defer rssMu.Unlock()
@@ -53,7 +58,7 @@ func notePeakRSS(ps *os.ProcessState) {
 		return
 	}
 	defer f.Close()
-	fmt.Fprintln(f, ru.Maxrss)
+	fmt.Fprintln(f, ru.Maxrss, sub)
 }
 
 var rssMu sync.Mutex

@@ -40,7 +40,7 @@ func qaStart(t *testing.T, args ...string) *qaProc {
 	}
 	go func() {
 		p.exit = p.cmd.Wait()
-		notePeakRSS(p.cmd.ProcessState)
+		notePeakRSS(p.cmd)
 		close(p.done)
 	}()
 	t.Cleanup(func() {
@@ -107,7 +107,7 @@ func qaRun(t *testing.T, args ...string) (int, string, string) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	notePeakRSS(cmd.ProcessState)
+	notePeakRSS(cmd)
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
