@@ -325,3 +325,59 @@ func TestInsecureIgnoreHostKey(t *testing.T) {
 		t.Errorf("status: %v, want it logged in and found nothing installed\n%s", err, out.String())
 	}
 }
+
+// cancelOn cancels a context when a line with the given text is written.
+type cancelOn struct {
+	bytes.Buffer
+	text   string
+	cancel context.CancelFunc
+}
+
+func (w *cancelOn) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), w.text) {
+		w.cancel()
+	}
+	return w.Buffer.Write(p)
+}
+
+// TestInstallCancelledRollsBack cancels install (as Ctrl-C does) once the
+// layout is placed: the rollback still runs and the tree is as before.
+func TestInstallCancelledRollsBack(t *testing.T) {
+	r := newFakeRobot(t, robotOptions{})
+	before := treeHash(t, r.root)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &cancelOn{text: "placed the layout", cancel: cancel}
+	o := InstallOptions{Options: r.options(nil), Self: otcompatBin}
+	o.Out = out
+	err := Install(ctx, o)
+	if err == nil || !strings.Contains(err.Error(), "back as it was") || !strings.Contains(err.Error(), "context canceled") {
+		t.Fatalf("install: %v, want it cancelled and rolled back\n%s", err, out.String())
+	}
+	if d := diffLines(before, treeHash(t, r.root)); d != "" {
+		t.Errorf("robot root after the cancelled install differs from before:\n%s", d)
+	}
+}
+
+// TestStatusFailOpen: with otcompat stopped, nginx answers from
+// robot-server and status says so, exiting with the causes.
+func TestStatusFailOpen(t *testing.T) {
+	r := newFakeRobot(t, robotOptions{})
+	var out bytes.Buffer
+	if err := r.install(&out); err != nil {
+		t.Fatalf("install: %v\n%s", err, out.String())
+	}
+	if _, err := exec.Command(filepath.Join(r.dir, "stubs", "systemctl"), "stop", "otcompat.service").CombinedOutput(); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	err := Status(context.Background(), r.options(&out))
+	if err == nil || !strings.Contains(err.Error(), "nginx bypasses otcompat, otcompat is not ready") {
+		t.Errorf("status: %v, want nginx bypassing otcompat and not ready", err)
+	}
+	for _, want := range []string{"version: otcompat ", "nginx: does not route through otcompat (GET /health as version 2: 200 OK", "readyz: not ready: "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, out.String())
+		}
+	}
+}
