@@ -1,9 +1,11 @@
 package robot
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -62,5 +64,35 @@ func TestQuote(t *testing.T) {
 		if err != nil || string(out) != in {
 			t.Errorf("sh read %s back as %q (%v), want %q", quote(in), out, err, in)
 		}
+	}
+}
+
+// TestFileTransfer: files go over SFTP where the robot has a server and
+// through cat where it has none, to the same bytes and mode.
+func TestFileTransfer(t *testing.T) {
+	for _, noSFTP := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sftp", true: "cat"}[noSFTP], func(t *testing.T) {
+			r := newFakeRobot(t, robotOptions{noSFTP: noSFTP})
+			c, err := Dial(context.Background(), r.target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if (c.files != nil) == noSFTP {
+				t.Fatalf("SFTP client %v on a robot with SFTP %v", c.files != nil, !noSFTP)
+			}
+			body := strings.Repeat("robot bytes\x00\xff\n", 10000)
+			p := c.path("/data/file with 'quotes'")
+			if err := c.put(context.Background(), p, strings.NewReader(body), 0o751); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(p)
+			if err != nil || string(b) != body {
+				t.Fatalf("robot file: %d bytes, %v; want the %d sent", len(b), err, len(body))
+			}
+			if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o751 {
+				t.Fatalf("robot file mode: %v, %v; want 0751", fi.Mode(), err)
+			}
+		})
 	}
 }
