@@ -54,6 +54,9 @@ type InstallOptions struct {
 	Dist string
 	// Config is an otcompat configuration file to install (optional).
 	Config string
+	// CheckWait bounds how long install waits for otcompat to answer and
+	// for nginx to route through it; zero means checkWait.
+	CheckWait time.Duration
 }
 
 // ConfigFile is where install puts --config on the robot, and EnvFile's
@@ -200,12 +203,16 @@ func (c *Conn) install(ctx context.Context, o InstallOptions, facts Facts, bin, 
 	} else {
 		o.say("installed %s", strings.TrimSpace(string(out)))
 	}
-	if err := retry(ctx, checkWait, func() error { _, err := c.healthcheck(ctx, o.Admin, "/healthz"); return err }); err != nil {
+	wait := o.CheckWait
+	if wait <= 0 {
+		wait = checkWait
+	}
+	if err := retry(ctx, wait, func() error { _, err := c.healthcheck(ctx, o.Admin, "/healthz"); return err }); err != nil {
 		return err
 	}
 	o.say("otcompat healthcheck: healthy")
 	var r route
-	if err := retry(ctx, checkWait, func() error {
+	if err := retry(ctx, wait, func() error {
 		var err error
 		if r, err = c.route(ctx, o.API); err == nil && !r.throughOtcompat {
 			err = fmt.Errorf("nginx on the robot's %s does not route through otcompat: GET /health answered %s without Otcompat-* headers", o.API, r.status)

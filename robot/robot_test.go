@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh/knownhosts"
 
@@ -221,7 +222,8 @@ func TestInstallRollsBack(t *testing.T) {
 			r := newFakeRobot(t, tc.o)
 			before := treeHash(t, r.root)
 			var out bytes.Buffer
-			err := r.install(&out)
+			// Waiting less than the default for a check bound to fail.
+			err := Install(context.Background(), InstallOptions{Options: r.options(&out), Self: otcompatBin, CheckWait: 3 * time.Second})
 			if err == nil {
 				t.Fatalf("install succeeded:\n%s", out.String())
 			}
