@@ -56,10 +56,12 @@ func (e runError) status() int {
 	return e.code
 }
 
-// failed marks err as a failure of the work, exit status 1.
+// failed marks err as a failure of the work, exit status 1, unless it
+// already carries its status.
 func failed(err error) error {
-	if err == nil {
-		return nil
+	var re runError
+	if err == nil || errors.As(err, &re) {
+		return err
 	}
 	return runError{err: err}
 }
@@ -84,6 +86,7 @@ underscores); a flag on the command line beats its variable.`,
 	root.AddCommand(newServeCmd(), newDemoCmd(), newFixturesCmd())
 	root.AddCommand(newCompareCmd(), newRecordCmd(), newReplayCmd())
 	root.AddCommand(newVersionCmd(), newHealthcheckCmd(), newConfigCmd(), newChangesCmd())
+	root.AddCommand(newRobotCmd())
 	// Environment variables fill every flag the command line left unset.
 	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return applyEnv(c) }
 	return root
