@@ -50,6 +50,17 @@ type editNodes struct {
 	edit   *yaml.Node
 	fields map[string]*yaml.Node
 	lists  map[string][]*yaml.Node
+	// perField holds a map edit written field by field under its path
+	// (path: data.#, map: {status: {old: new}}): one map edit a field.
+	perField []fieldValues
+}
+
+// fieldValues is one field's old -> new values of a map written field by
+// field, and where the field was named.
+type fieldValues struct {
+	field  string
+	values map[string]string
+	at     *yaml.Node
 }
 
 // change decodes one entry of changes; ok is false when it had a problem
@@ -83,8 +94,23 @@ func (d *decoder) change(n *yaml.Node) (*transforms.Declared, bool) {
 			}
 			for _, en := range v.Content {
 				e, nodes := d.edit(en)
-				s.Edits = append(s.Edits, e)
-				at.edits = append(at.edits, nodes)
+				if len(nodes.perField) == 0 {
+					s.Edits = append(s.Edits, e)
+					at.edits = append(at.edits, nodes)
+					continue
+				}
+				for _, fv := range nodes.perField {
+					one, fn := e, nodes
+					one.Path, one.Values = e.Path+"."+fv.field, fv.values
+					fn.fields = map[string]*yaml.Node{"path": fv.at}
+					for k, v := range nodes.fields {
+						if k != "path" {
+							fn.fields[k] = v
+						}
+					}
+					s.Edits = append(s.Edits, one)
+					at.edits = append(at.edits, fn)
+				}
 			}
 		default:
 			d.errorf(k, "unknown key %q in a change; allowed: name, description, version, routes, edits", key)
@@ -246,6 +272,10 @@ func (d *decoder) editKind(e *transforms.EditSpec, at *editNodes, key string, k,
 func (d *decoder) kindValue(e *transforms.EditSpec, at *editNodes, kind string, v *yaml.Node) {
 	switch kind {
 	case transforms.EditMap:
+		if v.Kind == yaml.MappingNode && len(v.Content) > 1 && v.Content[1].Kind == yaml.MappingNode {
+			d.mapByField(at, v)
+			return
+		}
 		e.Values = map[string]string{}
 		d.mapping(v, "map", func(old string, _, nv *yaml.Node) {
 			if s, ok := d.scalar(nv, "map: "+old); ok {
@@ -259,6 +289,38 @@ func (d *decoder) kindValue(e *transforms.EditSpec, at *editNodes, kind string, 
 	case transforms.EditDrop:
 		d.predicate(&e.Where, at, v)
 	}
+}
+
+// mapByField decodes a map written field by field, {status: {old: new},
+// ...}: each key a field name under the edit's path, each value that
+// field's old -> new values.
+func (d *decoder) mapByField(at *editNodes, v *yaml.Node) {
+	d.mapping(v, "map", func(field string, k, fv *yaml.Node) {
+		if !plainField(field) {
+			d.errorf(k, "map: field %q: want a plain field name (letters, digits, _ and -) when map is written field by field", field)
+			return
+		}
+		if fv.Kind != yaml.MappingNode {
+			d.errorf(fv, "map: %s: want that field's values, old: new, not %s (write every field of a map the same way)", field, kindName(fv))
+			return
+		}
+		values := map[string]string{}
+		d.mapping(fv, "map: "+field, func(old string, _, nv *yaml.Node) {
+			if s, ok := d.scalar(nv, "map: "+field+": "+old); ok {
+				values[old] = s
+			}
+		})
+		at.perField = append(at.perField, fieldValues{field: field, values: values, at: k})
+	})
+}
+
+func plainField(s string) bool {
+	for _, c := range s {
+		if !(c == '_' || c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // predicate decodes a drop's {path, equals | exists | in}.

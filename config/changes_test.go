@@ -43,13 +43,33 @@ const changesFileKindFirst = `changes:
       - drop: {path: data, where: {path: status, in: [awaiting-recovery]}, count: meta.totalLength}
 `
 
-// TestParseChangesBothForms: both forms declare the same change, which
+// changesFileByField writes the map edits field by field under their path,
+// the other forms' edits as they are.
+const changesFileByField = `changes:
+  - name: error-recovery
+    description: Runs can enter error recovery.
+    version: 6
+    routes: ["GET /runs", "GET /runs/{id}"]
+    edits:
+      - path: data.#
+        map: {status: {awaiting-recovery: paused}}
+      - map: {path: data, values: {status: {awaiting-recovery: paused}}}
+      - path: data.#
+        remove: [hasEverEnteredErrorRecovery]
+      - path: data.#.outputFileIds
+        rename: outputFiles
+      - path: data
+        drop: {path: status, in: [awaiting-recovery]}
+        count: meta.totalLength
+`
+
+// TestParseChangesBothForms: every form declares the same change, which
 // edits a body the same way.
 func TestParseChangesBothForms(t *testing.T) {
 	body := []byte(`{"data": [{"id": "a", "status": "awaiting-recovery", "hasEverEnteredErrorRecovery": true, "outputFileIds": []}, ` +
 		`{"id": "b", "status": "succeeded", "hasEverEnteredErrorRecovery": false, "outputFileIds": ["f"]}], "meta": {"cursor": 0, "totalLength": 2}}`)
 	var outs []string
-	for _, text := range []string{changesFile, changesFileKindFirst} {
+	for _, text := range []string{changesFile, changesFileKindFirst, changesFileByField} {
 		f, err := testSchema.Parse("otcompat.yaml", []byte(text))
 		if err != nil {
 			t.Fatal(err)
@@ -106,6 +126,10 @@ func TestParseChangesErrors(t *testing.T) {
 			[]string{`f.yaml:7:9: an edit needs one of map, remove, rename, drop`}},
 		{"drop without test", head + "      - path: data\n        drop: {path: status}\n",
 			[]string{`f.yaml:8:15: drop: needs a test: equals, exists or in`}},
+		{"map by field, then not", head + "      - path: data.#\n        map: {status: {a: b}, current: x}\n",
+			[]string{`f.yaml:8:40: map: current: want that field's values, old: new, not "x" (write every field of a map the same way)`}},
+		{"map by field, not a field", head + "      - path: data.#\n        map: {\"st.atus\": {a: b}}\n",
+			[]string{`f.yaml:8:15: map: field "st.atus": want a plain field name (letters, digits, _ and -) when map is written field by field`}},
 		{"count on a map", head + "      - path: data.status\n        map: {a: b}\n        count: meta.totalLength\n",
 			[]string{`f.yaml:9:16: count: only a drop edit recounts`}},
 		{"unknown change key", head + "      - path: data\n        remove: [f]\n    since: 6\n",
