@@ -6,10 +6,11 @@ import (
 	"sync"
 )
 
-// copyBuffers lends the reverse proxy its 64 KiB streaming buffers, so a
-// pass-through response allocates none and a multi-megabyte body moves in
-// reads as large as the upstream connection's buffer.
-var copyBuffers = &bufferPool{pool: sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}}
+// copyBuffers lends the reverse proxy its 256 KiB streaming buffers, so a
+// pass-through response allocates none and a multi-megabyte body (protocol
+// analyses) moves in few large writes: each response being streamed holds
+// one buffer, and the pool lets them go when idle.
+var copyBuffers = &bufferPool{pool: sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}}
 
 type bufferPool struct{ pool sync.Pool }
 
