@@ -164,6 +164,13 @@ func (f *framing) endLine(line string) (ambiguous bool) {
 	switch f.state {
 	case inHeader:
 		if line != "" {
+			if (line[0] == ' ' || line[0] == '\t') && len(f.header) > 1 {
+				// A folded line (obs-fold) continues the header before it,
+				// as net/http reads it: "Transfer-Encoding:\r\n chunked"
+				// is a Transfer-Encoding.
+				f.header[len(f.header)-1] += " " + strings.TrimSpace(line)
+				return false
+			}
 			f.header = append(f.header, line)
 			return false
 		}
@@ -215,12 +222,18 @@ func (f *framing) startBody() (ambiguous bool) {
 			upgrade = true
 		}
 	}
+	// net/http ignores Transfer-Encoding on HTTP/1.0 requests and takes
+	// repeated Content-Length headers of one value as one.
+	http10 := strings.HasSuffix(f.header[0], " HTTP/1.0")
+	if len(lengths) > 1 && allEqual(lengths) {
+		lengths = lengths[:1]
+	}
 	switch {
 	case len(lengths) > 0 && len(encodings) > 0:
 		return true
 	case method == "CONNECT" || upgrade:
 		f.state = stopped // the stream stops being HTTP requests
-	case len(encodings) > 0:
+	case len(encodings) > 0 && !http10:
 		if strings.HasSuffix(strings.Join(encodings, ","), "chunked") {
 			f.state = inChunkSize
 		} else {
@@ -237,4 +250,13 @@ func (f *framing) startBody() (ambiguous bool) {
 		f.state = stopped // the server rejects differing lengths itself
 	}
 	return false
+}
+
+func allEqual(values []string) bool {
+	for _, v := range values[1:] {
+		if v != values[0] {
+			return false
+		}
+	}
+	return true
 }

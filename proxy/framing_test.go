@@ -28,6 +28,11 @@ func TestFramingScan(t *testing.T) {
 		{"bare LF lines", "POST / HTTP/1.1\nContent-Length: 2\nTransfer-Encoding: chunked\n\n", true, inHeader},
 		{"upgrade stops following", "GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", false, stopped},
 		{"bad chunk size stops following", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", false, stopped},
+		{"folded TE is a TE", "POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding:\r\n chunked\r\n\r\n", true, inHeader},
+		{"folded line continues another header", "POST / HTTP/1.1\r\nContent-Length: 2\r\nX-A: a\r\n Transfer-Encoding: chunked\r\n\r\nhiGET / HTTP/1.1\r\n\r\n", false, inHeader},
+		{"one length twice, then CL and TE", "POST /a HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nhiPOST /runs HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", true, inHeader},
+		{"TE on HTTP/1.0 is no body, then CL and TE", "POST /f HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\nPOST /runs HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", true, inHeader},
+		{"CL and TE on HTTP/1.0", "POST / HTTP/1.0\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", true, inHeader},
 		{"unsupported coding stops following", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", false, stopped},
 	}
 	for _, tt := range tests {
