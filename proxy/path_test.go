@@ -256,6 +256,15 @@ func TestInterimResponses(t *testing.T) {
 		_, _ = io.ReadFull(rw, b)
 		_, _ = io.WriteString(c, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 5\r\n\r\n"+string(b))
 	})
+	// hintsThenGone sends a 103, then closes: the client gets the 502.
+	hintsThenGone := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			panic(err)
+		}
+		_, _ = io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
+		c.Close()
+	})
 	upload100 := "POST /protocols HTTP/1.1\r\nHost: robot\r\nConnection: close\r\n" +
 		"Content-Length: 5\r\nExpect: 100-continue\r\n\r\n"
 	tests := []struct {
@@ -269,6 +278,9 @@ func TestInterimResponses(t *testing.T) {
 		{"103 Early Hints", hints, "GET /health HTTP/1.1\r\nHost: robot\r\nConnection: close\r\n\r\n", "",
 			map[string]int{"HTTP/1.1 103 Early Hints\r\n": 1, "HTTP/1.1 200 OK\r\n": 1},
 			[]string{"Link: </style.css>; rel=preload\r\n", "\r\n\r\nfinal"}},
+		{"103, then the upstream is gone", hintsThenGone, "GET /health HTTP/1.1\r\nHost: robot\r\nConnection: close\r\n\r\n", "",
+			map[string]int{"HTTP/1.1 103 Early Hints\r\n": 1, "HTTP/1.1 502 Bad Gateway\r\n": 1},
+			[]string{"UpstreamUnavailable"}},
 		{"100 Continue", upload, upload100, "hello",
 			map[string]int{"HTTP/1.1 100 Continue\r\n": 1, "HTTP/1.1 201 Created\r\n": 1},
 			[]string{"\r\n\r\nhello"}},

@@ -241,6 +241,8 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 	p.log.Warn("upstream failed", "id", ex.id, "method", r.Method, "path", r.URL.Path, "kind", kind, "err", err)
 	w.Header().Set(negotiate.Header, strconv.Itoa(p.cfg.Negotiator.UpstreamNewest()))
 	w.Header().Set("Opentrons-Min-Version", strconv.Itoa(negotiate.MinVersion))
+	// A 1xx the upstream sent first cleared the header map, the id with it.
+	w.Header()[echo.HeaderXRequestID] = ex.idField[:]
 	writeUpstreamUnavailable(w, status, "otcompat could not get a response from robot-server at "+
 		p.cfg.Upstream.String()+": "+err.Error())
 }
