@@ -56,11 +56,10 @@ type editNodes struct {
 }
 
 // fieldValues is one field's old -> new values of a map written field by
-// field, and where the field was named.
+// field.
 type fieldValues struct {
 	field  string
 	values map[string]string
-	at     *yaml.Node
 }
 
 // change decodes one entry of changes; ok is false when it had a problem
@@ -102,12 +101,8 @@ func (d *decoder) change(n *yaml.Node) (*transforms.Declared, bool) {
 				for _, fv := range nodes.perField {
 					one, fn := e, nodes
 					one.Path, one.Values = e.Path+"."+fv.field, fv.values
-					fn.fields = map[string]*yaml.Node{"path": fv.at}
-					for k, v := range nodes.fields {
-						if k != "path" {
-							fn.fields[k] = v
-						}
-					}
+					// A path error is the written path's: plainField vetted the field.
+					fn.fields = nodes.fields
 					s.Edits = append(s.Edits, one)
 					at.edits = append(at.edits, fn)
 				}
@@ -310,7 +305,7 @@ func (d *decoder) mapByField(at *editNodes, v *yaml.Node) {
 				values[old] = s
 			}
 		})
-		at.perField = append(at.perField, fieldValues{field: field, values: values, at: k})
+		at.perField = append(at.perField, fieldValues{field: field, values: values})
 	})
 }
 

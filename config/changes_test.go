@@ -130,6 +130,8 @@ func TestParseChangesErrors(t *testing.T) {
 			[]string{`f.yaml:8:40: map: current: want that field's values, old: new, not "x" (write every field of a map the same way)`}},
 		{"map by field, not a field", head + "      - path: data.#\n        map: {\"st.atus\": {a: b}}\n",
 			[]string{`f.yaml:8:15: map: field "st.atus": want a plain field name (letters, digits, _ and -) when map is written field by field`}},
+		{"map by field, bad path", head + "      - path: \"data.#(x)\"\n        map: {status: {a: b}}\n",
+			[]string{`f.yaml:7:15: changes: change "x", edit 1 (map): path: path "data.#(x).status": "#" is gjson query, wildcard or modifier syntax, which can match places no edit names; a path is field names and # (each element), with \ before a literal #`}},
 		{"count on a map", head + "      - path: data.status\n        map: {a: b}\n        count: meta.totalLength\n",
 			[]string{`f.yaml:9:16: count: only a drop edit recounts`}},
 		{"unknown change key", head + "      - path: data\n        remove: [f]\n    since: 6\n",

@@ -6,8 +6,10 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -95,8 +97,17 @@ func (s *Schema) Parse(path string, data []byte) (*File, error) {
 	d := &decoder{file: path}
 	f := &File{Path: path, Settings: map[string]Setting{},
 		Clients: &clients.Rules{Trusted: clients.DefaultTrusted}}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	var doc, more yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && err != io.EOF { // io.EOF: an empty file
+		d.yamlError(err)
+		return nil, d.errs
+	}
+	// A second document would be ignored by everything that reads the file.
+	if err := dec.Decode(&more); err == nil {
+		d.errorf(&more, "a second YAML document (after ---): the file is one document")
+		return nil, d.errs
+	} else if err != io.EOF {
 		d.yamlError(err)
 		return nil, d.errs
 	}

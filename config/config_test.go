@@ -92,6 +92,7 @@ func TestParseErrors(t *testing.T) {
 			`f.yaml:1:9: listen: want a value, not a list`,
 			`f.yaml:2:8: pprof: want true or false`,
 			`f.yaml:3:17: badrun-version: not a version number (example: 5)`}},
+		{"two documents", "listen: a\n---\nbogus: 1\n", []string{`f.yaml:2:1: a second YAML document (after ---): the file is one document`}},
 		{"no value", "listen:\n", []string{`f.yaml:1:8: listen: want a value, not no value`}},
 		{"not a mapping", "- listen\n", []string{`f.yaml:1:1: the file: want a mapping of keys to values, not a list`}},
 		{"duplicate key", "listen: a\nlisten: b\n", []string{`f.yaml:2:1: key "listen" given twice (first on line 1)`}},
