@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -91,8 +92,12 @@ func (d *decoder) change(n *yaml.Node) (*transforms.Declared, bool) {
 				d.errorf(v, "edits: want a list of edits, not %s", kindName(v))
 				return
 			}
-			for _, en := range v.Content {
+			for i, en := range v.Content {
+				mark := len(d.errs)
 				e, nodes := d.edit(en)
+				for _, err := range d.errs[mark:] {
+					err.Msg = fmt.Sprintf("edit %d: %s", i+1, err.Msg)
+				}
 				if len(nodes.perField) == 0 {
 					s.Edits = append(s.Edits, e)
 					at.edits = append(at.edits, nodes)
@@ -112,6 +117,14 @@ func (d *decoder) change(n *yaml.Node) (*transforms.Declared, bool) {
 		}
 	})
 	if n.Kind != yaml.MappingNode || len(d.errs) > before {
+		// Each problem names the change it is in, as NewDeclared's do.
+		for _, err := range d.errs[before:] {
+			if s.Name != "" {
+				err.Msg = fmt.Sprintf("changes: change %q, %s", s.Name, err.Msg)
+			} else if !strings.HasPrefix(err.Msg, "changes:") {
+				err.Msg = "changes: " + err.Msg
+			}
+		}
 		return nil, false
 	}
 	c, err := transforms.NewDeclared(s)
