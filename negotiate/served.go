@@ -25,7 +25,8 @@ type Negotiator struct {
 // newestVersion is Newest, worked out when it changes: go-version's
 // comparisons format both versions as strings, four allocations a request.
 type newestVersion struct {
-	v *version.Version
+	v     *version.Version
+	chain *version.Version // the chain newest v was worked out with
 	// atLeast is the smallest integer version not below v: clients that
 	// ask for it or more get v.
 	atLeast int
@@ -42,9 +43,13 @@ func NewNegotiator(upstreamNewest int, chainNewest *version.Version) *Negotiator
 
 func (n *Negotiator) setUpstreamNewest(v int64) {
 	n.upstreamNewest.Store(v)
-	nv := &newestVersion{v: cachedVersion(int(v))}
-	if n.chainNewest != nil && n.chainNewest.GreaterThan(nv.v) {
-		nv.v = n.chainNewest
+	n.newest.Store(newestOf(v, n.chainNewest))
+}
+
+func newestOf(upstream int64, chain *version.Version) *newestVersion {
+	nv := &newestVersion{v: cachedVersion(int(upstream)), chain: chain}
+	if chain != nil && chain.GreaterThan(nv.v) {
+		nv.v = chain
 	}
 	// From just below the major number: at most a step or two, however
 	// large a version the upstream shows.
@@ -52,7 +57,7 @@ func (n *Negotiator) setUpstreamNewest(v int64) {
 	for cachedVersion(nv.atLeast).LessThan(nv.v) {
 		nv.atLeast++
 	}
-	n.newest.Store(nv)
+	return nv
 }
 
 // SetChainNewest changes the newest change the proxy can undo (nil: none),
@@ -71,11 +76,26 @@ func (n *Negotiator) Newest() *version.Version { return n.newest.Load().v }
 // choosing which changes to undo (nil: undo none). ok is false when the
 // header is missing or invalid: such requests are the upstream's to answer.
 func (n *Negotiator) Served(r Requested) (served string, client *version.Version, ok bool) {
+	return servedBy(r, n.newest.Load())
+}
+
+// ServedWith is Served for a request whose version-change chain has
+// chainNewest as its newest change: while a reload replaces the chain, a
+// request keeps to the newest version of the chain it took, never the other's.
+func (n *Negotiator) ServedWith(r Requested, chainNewest *version.Version) (string, *version.Version, bool) {
+	nv := n.newest.Load()
+	if nv.chain != chainNewest {
+		nv = newestOf(n.upstreamNewest.Load(), chainNewest) // only during a reload
+	}
+	return servedBy(r, nv)
+}
+
+func servedBy(r Requested, newest *newestVersion) (string, *version.Version, bool) {
 	switch r.Kind {
 	case Newest:
-		return n.Newest().Original(), nil, true
+		return newest.v.Original(), nil, true
 	case Number:
-		if newest := n.newest.Load(); r.N >= newest.atLeast {
+		if r.N >= newest.atLeast {
 			return newest.v.Original(), nil, true
 		}
 		return strconv.Itoa(r.N), cachedVersion(r.N), true

@@ -65,7 +65,8 @@ func (p *Proxy) negotiate(r *http.Request, ex *exchange, s *Settings) {
 		ex.requested = values[0]
 	}
 	req := negotiate.Parse(values)
-	served, client, ok := p.cfg.Negotiator.Served(req)
+	chainNewest := s.Chain.Newest()
+	served, client, ok := p.cfg.Negotiator.ServedWith(req, chainNewest)
 	if !ok {
 		return
 	}
@@ -77,7 +78,7 @@ func (p *Proxy) negotiate(r *http.Request, ex *exchange, s *Settings) {
 			if !rule.Serve.Newest {
 				pinned = negotiate.Requested{Kind: negotiate.Number, N: rule.Serve.Version}
 			}
-			served, client, _ = p.cfg.Negotiator.Served(pinned)
+			served, client, _ = p.cfg.Negotiator.ServedWith(pinned, chainNewest)
 		}
 	}
 	ex.served = served

@@ -199,3 +199,40 @@ func TestPeerAddr(t *testing.T) {
 		}
 	}
 }
+
+// TestReloadKeepsOneConfiguration: while reloads swap the chain back and
+// forth, every request is served the newest version of the chain it took,
+// never the other configuration's.
+func TestReloadKeepsOneConfiguration(t *testing.T) {
+	p, _ := newRulesProxy(t, http.NotFoundHandler(), nil)
+	chains := [2]*transforms.Chain{}
+	for i, v := range []string{"5", "7"} {
+		chains[i] = transforms.NewChain(transforms.NewBadRun(version.Must(version.NewVersion(v)), transforms.Hide))
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 20000; i++ {
+			p.SetSettings(&Settings{Chain: chains[i%2]})
+		}
+	}()
+	r := httptest.NewRequest(http.MethodGet, "/runs", nil)
+	r.Header.Set("Opentrons-Version", "*")
+	mixed := 0
+	for n := 0; ; n++ {
+		select {
+		case <-done:
+			if mixed > 0 {
+				t.Fatalf("%d of %d requests were served another configuration's newest version", mixed, n)
+			}
+			return
+		default:
+		}
+		s := p.Settings()
+		ex := &exchange{}
+		p.negotiate(r, ex, s)
+		if ex.served != s.Chain.Newest().Original() {
+			mixed++
+		}
+	}
+}
