@@ -44,9 +44,7 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 		}
 	}
 	if errorBody {
-		// Answer as robot-server answers errors, which carry its newest version.
-		h.Set(negotiate.Header, strconv.Itoa(p.cfg.Negotiator.UpstreamNewest()))
-		h.Set("Opentrons-Min-Version", strconv.Itoa(negotiate.MinVersion))
+		p.setErrorVersions(h)
 	} else if success && ex.served != "" && h.Get(negotiate.Header) != "" {
 		h.Set(negotiate.Header, ex.served)
 	}
@@ -239,8 +237,7 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 	}
 	ex.upstreamErr = kind
 	p.log.Warn("upstream failed", "id", ex.id, "method", r.Method, "path", r.URL.Path, "kind", kind, "err", err)
-	w.Header().Set(negotiate.Header, strconv.Itoa(p.cfg.Negotiator.UpstreamNewest()))
-	w.Header().Set("Opentrons-Min-Version", strconv.Itoa(negotiate.MinVersion))
+	p.setErrorVersions(w.Header())
 	// A 1xx the upstream sent first cleared the header map, the id with it.
 	w.Header()[echo.HeaderXRequestID] = ex.idField[:]
 	writeUpstreamUnavailable(w, status, "otcompat could not get a response from robot-server at "+
@@ -263,4 +260,11 @@ func (b *watchedBody) Read(p []byte) (int, error) {
 		b.ex.upstreamErr = "body"
 	}
 	return n, err
+}
+
+// setErrorVersions gives an error response the version headers robot-server
+// puts on its errors: its own newest version, never the served one.
+func (p *Proxy) setErrorVersions(h http.Header) {
+	h.Set(negotiate.Header, strconv.Itoa(p.cfg.Negotiator.UpstreamNewest()))
+	h.Set("Opentrons-Min-Version", strconv.Itoa(negotiate.MinVersion))
 }
