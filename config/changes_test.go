@@ -169,22 +169,7 @@ func TestRenderChangesRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := RenderChanges(f.Changes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := testSchema.Parse("rendered.yaml", out)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	if len(g.Changes) != len(f.Changes) {
-		t.Fatalf("%d changes, want %d", len(g.Changes), len(f.Changes))
-	}
-	for i := range f.Changes {
-		if a, b := f.Changes[i].Spec(), g.Changes[i].Spec(); !reflect.DeepEqual(a, b) {
-			t.Errorf("change %d:\n%+v\n%+v", i, a, b)
-		}
-	}
+	roundTrip(t, f.Changes)
 	if empty, err := RenderChanges(nil); err != nil || string(empty) != "changes: []\n" {
 		t.Errorf("no changes: %q %v", empty, err)
 	}
@@ -213,21 +198,28 @@ func FuzzParseChanges(f *testing.F) {
 			}
 			return
 		}
-		out, err := RenderChanges(file.Changes)
-		if err != nil {
-			t.Fatal(err)
-		}
-		again, err := testSchema.Parse("out.yaml", out)
-		if err != nil {
-			t.Fatalf("rendered changes do not pass: %v\n%s", err, out)
-		}
-		if len(again.Changes) != len(file.Changes) {
-			t.Fatalf("%d changes, read back %d", len(file.Changes), len(again.Changes))
-		}
-		for i := range file.Changes {
-			if a, b := file.Changes[i].Spec(), again.Changes[i].Spec(); !reflect.DeepEqual(a, b) {
-				t.Fatalf("change %d:\n%#v\nread back\n%#v\nfrom\n%s", i, a, b, out)
-			}
-		}
+		roundTrip(t, file.Changes)
 	})
+}
+
+// roundTrip checks that changes, rendered as config check prints them, read
+// back to the same specs.
+func roundTrip(t *testing.T, changes []*transforms.Declared) {
+	t.Helper()
+	out, err := RenderChanges(changes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := testSchema.Parse("rendered.yaml", out)
+	if err != nil {
+		t.Fatalf("rendered changes do not pass: %v\n%s", err, out)
+	}
+	if len(again.Changes) != len(changes) {
+		t.Fatalf("%d changes, read back %d", len(changes), len(again.Changes))
+	}
+	for i := range changes {
+		if a, b := changes[i].Spec(), again.Changes[i].Spec(); !reflect.DeepEqual(a, b) {
+			t.Fatalf("change %d:\n%#v\nread back\n%#v\nfrom\n%s", i, a, b, out)
+		}
+	}
 }
