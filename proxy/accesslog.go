@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"math/rand/v2"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -53,7 +54,11 @@ func (p *Proxy) record(c echo.Context, ex *exchange, aborted bool) {
 	r, res := c.Request(), c.Response()
 	elapsed := time.Since(ex.start)
 	status := res.Status
-	if !res.Committed {
+	switch {
+	case res.Committed:
+	case ex.upgraded:
+		status = http.StatusSwitchingProtocols
+	default:
 		status = 499 // the client left before any answer
 	}
 	version := ex.served

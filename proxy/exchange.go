@@ -26,6 +26,9 @@ type exchange struct {
 	// upstreamErr is the kind of upstream failure this request met ("":
 	// none); record counts it, once a request.
 	upstreamErr string
+	// upgraded: the upstream switched protocols. ReverseProxy writes that
+	// 101 on the hijacked connection, past the response writer record reads.
+	upgraded bool
 }
 
 type exchangeKey struct{}

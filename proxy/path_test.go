@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"otcompat/transforms"
 )
 
@@ -115,9 +117,10 @@ func TestHopByHopHeaders(t *testing.T) {
 }
 
 // TestUpgradePassesThrough: a 101 Switching Protocols answer joins client
-// and upstream, bytes both ways.
+// and upstream, bytes both ways, and is counted as a 101 once the tunnel
+// closes.
 func TestUpgradePassesThrough(t *testing.T) {
-	_, srv := newTestProxy(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p, srv := newTestProxy(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") != "echo" {
 			http.Error(w, "want Upgrade: echo", http.StatusBadRequest)
 			return
@@ -143,6 +146,37 @@ func TestUpgradePassesThrough(t *testing.T) {
 	if line, err := br.ReadString('\n'); line != "echo: ping\n" {
 		t.Fatalf("after the upgrade read %q, %v; want the upstream's echo", line, err)
 	}
+	c.Close()
+	upgraded := p.Metrics().requests.WithLabelValues("GET", "other", "none", "101", "ok", "none")
+	for deadline := time.Now().Add(5 * time.Second); testutil.ToFloat64(upgraded) == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := testutil.ToFloat64(upgraded); n != 1 {
+		t.Errorf("otcompat_requests_total{status=\"101\"} = %v after the tunnel closed, want 1; series:\n%s", n, requestSeries(t, p))
+	}
+}
+
+// requestSeries lists the otcompat_requests_total series p has, for a
+// failure message.
+func requestSeries(t *testing.T, p *Proxy) string {
+	t.Helper()
+	mfs, err := p.Metrics().Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, mf := range mfs {
+		if mf.GetName() != "otcompat_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				b.WriteString(l.GetName() + "=" + l.GetValue() + " ")
+			}
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
 }
 
 // TestForwardedHeaders: a GET's upstream request names the client, over TCP

@@ -22,8 +22,9 @@ import (
 // response streams through (the default) or is buffered and changed.
 func (p *Proxy) modifyResponse(resp *http.Response) error {
 	ex := exchangeFrom(resp.Request.Context())
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		// An upgraded connection's body must stay ReverseProxy's to write to.
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		ex.upgraded = true // its body must stay ReverseProxy's to write to
+	} else {
 		resp.Body = &watchedBody{ReadCloser: resp.Body, ctx: resp.Request.Context(), ex: ex}
 	}
 	h := resp.Header
