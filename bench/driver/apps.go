@@ -15,16 +15,34 @@ import (
 )
 
 // appRow is one App-traffic row: N simulated Apps for the same window
-// against the upstream directly and through a fresh otcompat.
+// against the upstream directly, then through each proxy of -app-proxies,
+// each a fresh process.
 type appRow struct {
-	apps        int
-	direct, via bench.AppReport
-	cpu, wall   time.Duration // otcompat's user+system time over the simulation, and the simulation's length
-	peakRSS     int64         // otcompat's VmHWM over its life
+	apps   int
+	direct bench.AppReport
+	via    []*appRun
 }
 
-// share is otcompat's CPU time as a share of one core.
-func (a *appRow) share() float64 { return a.cpu.Seconds() / a.wall.Seconds() }
+// appRun is one proxy's run of an App-traffic row.
+type appRun struct {
+	target    string
+	rep       bench.AppReport
+	cpu, wall time.Duration // the proxy's user+system time over the simulation, and the simulation's length
+	peakRSS   int64         // the proxy's VmHWM over its life
+}
+
+// share is the proxy's CPU time as a share of one core.
+func (a *appRun) share() float64 { return a.cpu.Seconds() / a.wall.Seconds() }
+
+// run is target's run of the row, or nil.
+func (r *appRow) run(target string) *appRun {
+	for _, a := range r.via {
+		if a.target == target {
+			return a
+		}
+	}
+	return nil
+}
 
 func parseCounts(s string) ([]int, error) {
 	var ns []int
@@ -42,7 +60,7 @@ func parseCounts(s string) ([]int, error) {
 }
 
 // runApps runs the App-traffic rows on their own upstream (the app list,
-// whose current run is good), each with a fresh otcompat.
+// whose current run is good), each proxy a fresh process.
 func (d *driver) runApps() error {
 	c := d.cfg
 	if len(c.apps) == 0 {
@@ -58,27 +76,49 @@ func (d *driver) runApps() error {
 		if r.direct, _, _, err = d.simulate("http://"+up, n, nil); err != nil {
 			return err
 		}
-		addr, pr, err := d.startOtcompat("otcompat", fmt.Sprintf("otcompat-apps-%d", n), up)
-		if err != nil {
-			return err
-		}
-		if err := waitListening(addr); err != nil {
-			d.stopProc(pr)
-			return err
-		}
-		fmt.Printf("[%3.0fs] App traffic: %d Apps for %s, through otcompat\n", time.Since(d.start).Seconds(), n, c.appWindow)
-		pids := []int{pr.cmd.Process.Pid}
-		r.via, r.cpu, r.wall, err = d.simulate("http://"+addr, n, pids)
-		r.peakRSS = peakRSS(pids)
-		d.stopProc(pr)
-		if err != nil {
-			return err
+		for i, target := range c.appProxies {
+			a, err := d.appRun(target, n, i, up)
+			if err != nil {
+				return err
+			}
+			r.via = append(r.via, a)
+			fmt.Printf("        %d Apps: %s %.2f%% of a core, peak RSS %.1f MB, p50 %s -> %s, p99 %s -> %s\n", n, target, 100*a.share(), mb(a.peakRSS),
+				fmtUs(r.direct.P50us), fmtUs(a.rep.P50us), fmtUs(r.direct.P99us), fmtUs(a.rep.P99us))
 		}
 		d.appRows = append(d.appRows, r)
-		fmt.Printf("        %d Apps: otcompat %.2f%% of a core, peak RSS %.1f MB, p50 %s -> %s, p99 %s -> %s\n", n, 100*r.share(), mb(r.peakRSS),
-			fmtUs(r.direct.P50us), fmtUs(r.via.P50us), fmtUs(r.direct.P99us), fmtUs(r.via.P99us))
 	}
 	return nil
+}
+
+// appRun runs n Apps through a fresh target in front of up.
+func (d *driver) appRun(target string, n, i int, up string) (*appRun, error) {
+	var addr string
+	var pr *proc
+	var err error
+	name := fmt.Sprintf("%s-apps-%d", target, n)
+	switch target {
+	case "otcompat":
+		addr, pr, err = d.startOtcompat(target, name, up)
+	case "caddy":
+		addr, pr, err = d.startCaddy(up, 100+i*1000+n)
+	case "nginx":
+		addr, pr, err = d.startNginx(false, up, 100+i*1000+n)
+	default:
+		err = fmt.Errorf("unknown App-traffic proxy %q", target) // main checks -app-proxies
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer d.stopProc(pr)
+	if err := waitListening(addr); err != nil {
+		return nil, err
+	}
+	fmt.Printf("[%3.0fs] App traffic: %d Apps for %s, through %s\n", time.Since(d.start).Seconds(), n, d.cfg.appWindow, target)
+	pids := append([]int{pr.cmd.Process.Pid}, childrenOf(pr.cmd.Process.Pid)...) // nginx: master and workers
+	a := &appRun{target: target}
+	a.rep, a.cpu, a.wall, err = d.simulate("http://"+addr, n, pids)
+	a.peakRSS = peakRSS(pids)
+	return a, err
 }
 
 // simulate runs bench/apps against url and returns its report, with the
@@ -116,15 +156,17 @@ func (d *driver) appTable() string {
 	}
 	var sb strings.Builder
 	c := d.cfg
-	fmt.Fprintf(&sb, "\nApp traffic: N simulated Apps (bench/apps), each for %s, starts spread over %s, against the upstream directly and then through a fresh otcompat (log info); CPU is otcompat's user+system time over the window divided by the window, peak RSS its VmHWM; latency is per request, sent to last body byte.\n\n",
+	fmt.Fprintf(&sb, "\nApp traffic: N simulated Apps (bench/apps), each for %s, starts spread over %s, against the upstream directly and then through each proxy, a fresh process each (otcompat at log info; Caddy and nginx pass everything through); CPU is the proxy's user+system time over the window divided by the window, peak RSS its VmHWM; latency is per request, sent to last body byte.\n\n",
 		c.appWindow, c.appJitter)
-	sb.WriteString("| Apps | requests | otcompat CPU, share of one core | otcompat peak RSS | p50 direct | p50 via otcompat | p50 added | p99 direct | p99 via otcompat | p99 added | notes |\n")
-	sb.WriteString("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
+	sb.WriteString("| Apps | proxy | requests | CPU, share of one core | peak RSS | p50 direct | p50 via the proxy | p50 added | p99 direct | p99 via the proxy | p99 added | notes |\n")
+	sb.WriteString("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
 	for _, r := range d.appRows {
-		fmt.Fprintf(&sb, "| %d | %d | %.2f%% | %.1f MB | %s | %s | %s | %s | %s | %s | %s |\n",
-			r.apps, r.via.Requests, 100*r.share(), mb(r.peakRSS),
-			fmtUs(r.direct.P50us), fmtUs(r.via.P50us), fmtAdded(r.via.P50us-r.direct.P50us),
-			fmtUs(r.direct.P99us), fmtUs(r.via.P99us), fmtAdded(r.via.P99us-r.direct.P99us), r.notes())
+		for _, a := range r.via {
+			fmt.Fprintf(&sb, "| %d | %s | %d | %.2f%% | %.1f MB | %s | %s | %s | %s | %s | %s | %s |\n",
+				r.apps, a.target, a.rep.Requests, 100*a.share(), mb(a.peakRSS),
+				fmtUs(r.direct.P50us), fmtUs(a.rep.P50us), fmtAdded(a.rep.P50us-r.direct.P50us),
+				fmtUs(r.direct.P99us), fmtUs(a.rep.P99us), fmtAdded(a.rep.P99us-r.direct.P99us), r.notes(a))
+		}
 	}
 	return sb.String()
 }
@@ -136,13 +178,14 @@ func fmtAdded(us float64) string {
 	return "+" + fmtUs(us)
 }
 
-// notes says what differed between the two runs of a row, or "ok".
-func (r *appRow) notes() string {
+// notes says what differed between the direct run and a's, or that
+// nothing did.
+func (r *appRow) notes(a *appRun) string {
 	var n []string
 	for _, side := range []struct {
 		name string
 		rep  bench.AppReport
-	}{{"direct", r.direct}, {"via otcompat", r.via}} {
+	}{{"direct", r.direct}, {"via " + a.target, a.rep}} {
 		if side.rep.Errors > 0 {
 			n = append(n, fmt.Sprintf("%s: %d errors (first: %s)", side.name, side.rep.Errors, side.rep.FirstErr))
 		}
@@ -150,8 +193,8 @@ func (r *appRow) notes() string {
 			n = append(n, fmt.Sprintf("%s: %d current-run polls skipped", side.name, side.rep.Skipped))
 		}
 	}
-	if !maps.EqualFunc(r.direct.Statuses, r.via.Statuses, maps.Equal) {
-		n = append(n, fmt.Sprintf("statuses differ: direct %v, via otcompat %v", sortedStatuses(r.direct.Statuses), sortedStatuses(r.via.Statuses)))
+	if !maps.EqualFunc(r.direct.Statuses, a.rep.Statuses, maps.Equal) {
+		n = append(n, fmt.Sprintf("statuses differ: direct %v, via %s %v", sortedStatuses(r.direct.Statuses), a.target, sortedStatuses(a.rep.Statuses)))
 	}
 	if len(n) == 0 {
 		return "same statuses both ways, no errors"
@@ -165,4 +208,27 @@ func sortedStatuses(m map[string]map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%s %v", k, m[k]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// peerShares and peerP99s put the other proxies' figures of the row beside
+// otcompat's in the targets table: the floor the machine sets.
+func (r *appRow) peerShares() string {
+	return r.peers(func(a *appRun) string { return fmt.Sprintf("%.2f%%", 100*a.share()) })
+}
+
+func (r *appRow) peerP99s() string {
+	return r.peers(func(a *appRun) string { return fmtAdded(a.rep.P99us - r.direct.P99us) })
+}
+
+func (r *appRow) peers(figure func(*appRun) string) string {
+	var parts []string
+	for _, a := range r.via {
+		if a.target != "otcompat" {
+			parts = append(parts, a.target+" "+figure(a))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; " + strings.Join(parts, ", ")
 }

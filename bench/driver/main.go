@@ -40,6 +40,7 @@ type config struct {
 	inprocTest                     string
 	apps                           []int
 	appWindow, appJitter           time.Duration
+	appProxies                     []string
 	commandsQuery                  string
 	duration, warmup               time.Duration
 	repeat, connsSmall, connsLarge int
@@ -62,7 +63,9 @@ func main() {
 	flag.StringVar(&c.inprocTest, "inproc-test", "", `the compiled bench package tests (go test -c ./bench), for the in-process BadRun row ("" to skip)`)
 	var apps string
 	flag.StringVar(&apps, "apps", "1,20,200", `App-traffic rows: numbers of simulated Apps ("" to skip)`)
-	flag.DurationVar(&c.appWindow, "app-window", 40*time.Second, "how long each App-traffic row polls, directly and through otcompat each (30s + jitter at least, for the full GET /runs to come twice)")
+	var appProxies string
+	flag.StringVar(&appProxies, "app-proxies", "otcompat,caddy,nginx", "proxies each App-traffic row runs through, after the upstream directly (otcompat, caddy, nginx)")
+	flag.DurationVar(&c.appWindow, "app-window", 40*time.Second, "how long each App-traffic row polls, directly and through each proxy (30s + jitter at least, for the full GET /runs to come twice)")
 	flag.DurationVar(&c.appJitter, "app-jitter", 5*time.Second, "App start times are spread over this")
 	flag.StringVar(&c.commandsQuery, "commands-query", "pageLength=1", "query of the Apps' command poll (see bench/apps)")
 	flag.IntVar(&c.nice, "nice", 0, "run the upstreams, proxies and wrk under nice -n this (e.g. -10 on a machine others are loading; needs root)")
@@ -93,6 +96,15 @@ func main() {
 	var err error
 	if c.apps, err = parseCounts(apps); err != nil {
 		fatalf("driver: -apps: %v", err)
+	}
+	for t := range strings.SplitSeq(appProxies, ",") {
+		switch t = strings.TrimSpace(t); t {
+		case "":
+		case "otcompat", "caddy", "nginx":
+			c.appProxies = append(c.appProxies, t)
+		default:
+			fatalf("driver: -app-proxies: unknown proxy %q (want otcompat, caddy or nginx)", t)
+		}
 	}
 	d := &driver{cfg: c}
 	// On a signal, stop every process of the benchmark before leaving.

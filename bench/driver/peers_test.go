@@ -112,11 +112,11 @@ func TestPeers(t *testing.T) {
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
-// TestCaddyfile compares the generated Caddyfile with testdata/Caddyfile
-// (go test -update rewrites it) and has Caddy adapt it.
-func TestCaddyfile(t *testing.T) {
-	got := caddyfile("127.0.0.1:8080", "127.0.0.1:9090")
-	golden := filepath.Join("testdata", "Caddyfile")
+// checkGolden compares got with testdata/name; go test -update rewrites
+// the file first.
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	golden := filepath.Join("testdata", name)
 	if *update {
 		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
@@ -127,8 +127,15 @@ func TestCaddyfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got != string(want) {
-		t.Errorf("Caddyfile differs from %s (go test -update rewrites it):\n%s", golden, got)
+		t.Errorf("%s differs (go test -update rewrites it); got:\n%s", golden, got)
 	}
+}
+
+// TestCaddyfile compares the generated Caddyfile with testdata/Caddyfile
+// and has Caddy adapt it.
+func TestCaddyfile(t *testing.T) {
+	got := caddyfile("127.0.0.1:8080", "127.0.0.1:9090")
+	checkGolden(t, "Caddyfile", got)
 	if _, err := exec.LookPath("caddy"); err != nil {
 		t.Skip("caddy is not installed (Debian: caddy)")
 	}
