@@ -77,7 +77,7 @@ func (d *driver) runApps() error {
 			return err
 		}
 		for i, target := range c.appProxies {
-			a, err := d.appRun(target, n, i, up)
+			a, err := d.appRun(target, n, 100+i*1000+n, up)
 			if err != nil {
 				return err
 			}
@@ -90,31 +90,18 @@ func (d *driver) runApps() error {
 	return nil
 }
 
-// appRun runs n Apps through a fresh target in front of up.
+// appProxyTargets are the proxies an App-traffic row can run through.
+var appProxyTargets = []string{"otcompat", "caddy", "nginx"}
+
+// appRun runs n Apps through a fresh target in front of up; i numbers the
+// proxy's files apart from the wrk rows'.
 func (d *driver) appRun(target string, n, i int, up string) (*appRun, error) {
-	var addr string
-	var pr *proc
-	var err error
-	name := fmt.Sprintf("%s-apps-%d", target, n)
-	switch target {
-	case "otcompat":
-		addr, pr, err = d.startOtcompat(target, name, up)
-	case "caddy":
-		addr, pr, err = d.startCaddy(up, 100+i*1000+n)
-	case "nginx":
-		addr, pr, err = d.startNginx(false, up, 100+i*1000+n)
-	default:
-		err = fmt.Errorf("unknown App-traffic proxy %q", target) // main checks -app-proxies
-	}
+	addr, pr, pids, err := d.startProxy(target, i, up)
 	if err != nil {
 		return nil, err
 	}
 	defer d.stopProc(pr)
-	if err := waitListening(addr); err != nil {
-		return nil, err
-	}
 	fmt.Printf("[%3.0fs] App traffic: %d Apps for %s, through %s\n", time.Since(d.start).Seconds(), n, d.cfg.appWindow, target)
-	pids := append([]int{pr.cmd.Process.Pid}, childrenOf(pr.cmd.Process.Pid)...) // nginx: master and workers
 	a := &appRun{target: target}
 	a.rep, a.cpu, a.wall, err = d.simulate("http://"+addr, n, pids)
 	a.peakRSS = peakRSS(pids)

@@ -98,12 +98,12 @@ func main() {
 		fatalf("driver: -apps: %v", err)
 	}
 	for t := range strings.SplitSeq(appProxies, ",") {
-		switch t = strings.TrimSpace(t); t {
-		case "":
-		case "otcompat", "caddy", "nginx":
+		switch t = strings.TrimSpace(t); {
+		case t == "":
+		case slices.Contains(appProxyTargets, t):
 			c.appProxies = append(c.appProxies, t)
 		default:
-			fatalf("driver: -app-proxies: unknown proxy %q (want otcompat, caddy or nginx)", t)
+			fatalf("driver: -app-proxies: unknown proxy %q (want one of %s)", t, strings.Join(appProxyTargets, ", "))
 		}
 	}
 	d := &driver{cfg: c}
@@ -291,46 +291,22 @@ func (d *driver) startUpstream(s bench.Scenario) (string, error) {
 
 // setup starts a row's proxy (a fresh process) and checks its answer.
 func (d *driver) setup(r *row, i int) error {
-	c := d.cfg
 	b := r.body
 	addr := b.upstream
-	var pr *proc
-	var err error
-	switch r.target {
-	case "upstream":
+	if r.target == "upstream" {
 		for _, p := range d.procs {
 			if p.name == "upstream-"+b.name || (b.list == nil && p.name == "upstream-57k") {
 				r.pids = []int{p.cmd.Process.Pid}
 			}
 		}
-	case "nginx":
-		addr, pr, err = d.startNginx(false, b.upstream, i)
-	case "njs":
-		addr, pr, err = d.startNginx(true, b.upstream, i)
-	case "caddy":
-		addr, pr, err = d.startCaddy(b.upstream, i)
-	case "naive":
-		addr, err = freeAddr()
-		if err == nil {
-			pr, err = d.startProc(fmt.Sprintf("naive-%d", i), c.pinProxy, filepath.Join(c.bin, "naive"),
-				"--listen", addr, "--upstream", "http://"+b.upstream)
+	} else {
+		var err error
+		if addr, r.proc, r.pids, err = d.startProxy(r.target, i, b.upstream); err != nil {
+			return err
 		}
-	case "otcompat", "otcompat-warn", "otcompat-b":
-		name := fmt.Sprintf("otcompat-%d", i)
-		r.logFile = filepath.Join(c.work, name+".stderr")
-		addr, pr, err = d.startOtcompat(r.target, name, b.upstream)
-	default:
-		return fmt.Errorf("unknown target %q", r.target)
-	}
-	if err != nil {
-		return err
-	}
-	if pr != nil {
-		r.proc = pr
-		if err := waitListening(addr); err != nil {
-			return fmt.Errorf("%v (its output: %s)", err, filepath.Join(c.work, pr.name+".stderr"))
+		if strings.HasPrefix(r.target, "otcompat") {
+			r.logFile = filepath.Join(d.cfg.work, r.proc.name+".stderr")
 		}
-		r.pids = append([]int{pr.cmd.Process.Pid}, childrenOf(pr.cmd.Process.Pid)...)
 	}
 	r.url = "http://" + addr + b.path
 	note, err := d.check(r, r.url)
@@ -342,6 +318,42 @@ func (d *driver) setup(r *row, i int) error {
 		_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) // reset VmHWM
 	}
 	return nil
+}
+
+// startProxy starts target, the i-th proxy of the run, a fresh process in
+// front of upstream, and waits until it listens. It returns its address,
+// its process and the pids whose CPU and memory count (nginx: master and
+// workers).
+func (d *driver) startProxy(target string, i int, upstream string) (string, *proc, []int, error) {
+	var addr string
+	var pr *proc
+	var err error
+	switch target {
+	case "nginx":
+		addr, pr, err = d.startNginx(false, upstream, i)
+	case "njs":
+		addr, pr, err = d.startNginx(true, upstream, i)
+	case "caddy":
+		addr, pr, err = d.startCaddy(upstream, i)
+	case "naive":
+		addr, err = freeAddr()
+		if err == nil {
+			pr, err = d.startProc(fmt.Sprintf("naive-%d", i), d.cfg.pinProxy, filepath.Join(d.cfg.bin, "naive"),
+				"--listen", addr, "--upstream", "http://"+upstream)
+		}
+	case "otcompat", "otcompat-warn", "otcompat-b":
+		addr, pr, err = d.startOtcompat(target, fmt.Sprintf("otcompat-%d", i), upstream)
+	default:
+		return "", nil, nil, fmt.Errorf("unknown target %q", target)
+	}
+	if err != nil {
+		return "", nil, nil, err
+	}
+	if err := waitListening(addr); err != nil {
+		d.stopProc(pr)
+		return "", nil, nil, fmt.Errorf("%v (its output: %s)", err, filepath.Join(d.cfg.work, pr.name+".stderr"))
+	}
+	return addr, pr, append([]int{pr.cmd.Process.Pid}, childrenOf(pr.cmd.Process.Pid)...), nil
 }
 
 // measureGroup measures the rows of one body: each gets a fresh process and
