@@ -233,7 +233,9 @@ cat %[1]s > "$1" && rm %[1]s
 		writeFile(t, filepath.Join(stubs, "uname"), fmt.Sprintf("#!/bin/sh\nif [ \"$1\" = -m ]; then echo %s; else exec /bin/uname \"$@\"; fi\n", o.machine), 0o755)
 	}
 	if o.badSum {
-		writeFile(t, filepath.Join(stubs, "sha256sum"), "#!/bin/sh\n/usr/bin/sha256sum \"$@\" | sed 's/^./0/'\n", 0o755)
+		// The hash's first digit changed, whatever it was: 0 becomes 1,
+		// anything else 0.
+		writeFile(t, filepath.Join(stubs, "sha256sum"), "#!/bin/sh\n/usr/bin/sha256sum \"$@\" | sed 's/^0/1/;t;s/^./0/'\n", 0o755)
 	}
 	if o.dfAvailK != 0 {
 		writeFile(t, filepath.Join(stubs, "df"), fmt.Sprintf(`#!/bin/sh
